@@ -1,0 +1,203 @@
+/*
+ * aliases.c - reading and expanding aliases(5) files.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "addr.h"
+#include "aliases.h"
+
+static struct alias *
+aliases_find(const struct aliases *a, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		if (strcasecmp(a->v[i].name, name) == 0)
+			return &a->v[i];
+	return NULL;
+}
+
+static int
+aliases_check_target(const char *t, const char *path, unsigned long line,
+    struct err *e)
+{
+	if (t[0] == '|' || t[0] == '/' || strncasecmp(t, ":include:", 9) == 0)
+		return err_set(e, ERR_CONFIG, "%s:%lu: '%s': envoi relays to "
+		    "a smarthost and cannot deliver to commands or files",
+		    path, line, t);
+	return 0;
+}
+
+/* Add one "name: targets" entry (continuations already joined). */
+static int
+aliases_entry(struct aliases *a, char *text, const char *path,
+    unsigned long line, struct err *e)
+{
+	struct strlist targets;
+	char *colon = strchr(text, ':'), *name = text, *end, why[128];
+	struct alias *al;
+	size_t i;
+
+	if (colon == NULL)
+		return err_set(e, ERR_CONFIG, "%s:%lu: expected 'name: "
+		    "address, ...'", path, line);
+	*colon = '\0';
+	while (*name == ' ' || *name == '\t')
+		name++;
+	for (end = colon; end > name && (end[-1] == ' ' || end[-1] == '\t');)
+		*--end = '\0';
+	if (*name == '\0' || strpbrk(name, " \t@,") != NULL)
+		return err_set(e, ERR_CONFIG, "%s:%lu: bad alias name '%s'",
+		    path, line, name);
+	strlist_init(&targets);
+	/* Targets that cannot be addresses are checked before parsing. */
+	{
+		char *t = colon + 1, *comma;
+
+		for (;;) {
+			while (*t == ' ' || *t == '\t')
+				t++;
+			comma = strchr(t, ',');
+			if (comma != NULL)
+				*comma = '\0';
+			if (*t != '\0' && aliases_check_target(t, path, line,
+			    e) == -1)
+				return -1;
+			if (comma == NULL)
+				break;
+			*comma = ',';
+			t = comma + 1;
+		}
+	}
+	if (addr_parse_list(colon + 1, strlen(colon + 1), &targets, why,
+	    sizeof(why)) == -1 || targets.n == 0) {
+		strlist_release(&targets);
+		return err_set(e, ERR_CONFIG, "%s:%lu: alias '%s': %s", path,
+		    line, name, targets.n == 0 ? "no target" : why);
+	}
+	if ((al = aliases_find(a, name)) != NULL) {
+		/* A repeated name adds to the first (as newaliases does). */
+		for (i = 0; i < targets.n; i++)
+			strlist_add(&al->targets, targets.v[i]);
+		strlist_release(&targets);
+		return 0;
+	}
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 16;
+		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+	}
+	a->v[a->n].name = xstrdup(name);
+	a->v[a->n].targets = targets;
+	a->n++;
+	return 0;
+}
+
+int
+aliases_load(struct aliases *a, const char *path, struct err *e)
+{
+	char *line = NULL, *entry = NULL;
+	size_t cap = 0, elen = 0;
+	unsigned long lineno = 0, start = 0;
+	ssize_t n;
+	FILE *fp;
+	int ret = -1;
+
+	memset(a, 0, sizeof(*a));
+	if ((fp = fopen(path, "r")) == NULL)
+		return err_set(e, ERR_CONFIG, "cannot read aliases '%s': %s",
+		    path, strerror(errno));
+	while ((n = getline(&line, &cap, fp)) != -1) {
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (memchr(line, '\0', (size_t)n) != NULL) {
+			err_set(e, ERR_CONFIG, "%s:%lu: NUL byte", path, lineno);
+			goto out;
+		}
+		if (line[0] == '#' || strspn(line, " \t") == (size_t)n)
+			continue;	/* comments and blank lines */
+		if ((line[0] == ' ' || line[0] == '\t') && entry != NULL) {
+			entry = xrealloc(entry, elen + (size_t)n + 1);
+			memcpy(entry + elen, line, (size_t)n + 1);
+			elen += (size_t)n;
+			continue;
+		}
+		if (entry != NULL && aliases_entry(a, entry, path, start,
+		    e) == -1)
+			goto out;
+		free(entry);
+		entry = xstrdup(line);
+		elen = (size_t)n;
+		start = lineno;
+	}
+	if (ferror(fp)) {
+		err_set(e, ERR_CONFIG, "cannot read aliases '%s': %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (entry != NULL && aliases_entry(a, entry, path, start, e) == -1)
+		goto out;
+	ret = 0;
+out:
+	free(entry);
+	free(line);
+	fclose(fp);
+	if (ret == -1)
+		aliases_release(a);
+	return ret;
+}
+
+void
+aliases_release(struct aliases *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++) {
+		free(a->v[i].name);
+		strlist_release(&a->v[i].targets);
+	}
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+static int
+expand(const struct aliases *a, const char *name, struct strlist *out,
+    int depth, struct err *e)
+{
+	const struct alias *al;
+	size_t i;
+
+	if (depth > ALIASES_DEPTH)
+		return err_set(e, ERR_CONFIG, "aliases: '%s' nests more than "
+		    "%d deep (a loop?)", name, ALIASES_DEPTH);
+	al = aliases_find(a, name);
+	if (al == NULL && depth == 0)
+		al = aliases_find(a, "default");
+	if (al == NULL) {
+		strlist_add_unique(out, name);
+		return 0;
+	}
+	for (i = 0; i < al->targets.n; i++) {
+		const char *t = al->targets.v[i];
+
+		/* A name that maps to itself is the mailbox itself. */
+		if (addr_has_domain(t) || strcasecmp(t, name) == 0)
+			strlist_add_unique(out, t);
+		else if (expand(a, t, out, depth + 1, e) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+aliases_expand(const struct aliases *a, const char *name,
+    struct strlist *out, struct err *e)
+{
+	return expand(a, name, out, 0, e);
+}

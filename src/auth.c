@@ -1,0 +1,231 @@
+/*
+ * auth.c - libgsasl glue.
+ *
+ * The automatic choice walks auth_prefs[] from the strongest mechanism
+ * down.  Mechanisms that hand the password to the server (PLAIN, LOGIN)
+ * or whose exchange is weak (CRAM-MD5) are only chosen under TLS.
+ */
+#include "autoconf.h"
+
+#include <gsasl.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "util.h"
+
+static const struct {
+	const char	*name;
+	int		 needs_tls;
+} auth_prefs[] = {
+	{ "SCRAM-SHA-256",	0 },
+	{ "SCRAM-SHA-1",	0 },
+	{ "PLAIN",		1 },
+	{ "LOGIN",		1 },
+	{ "CRAM-MD5",		1 },
+};
+
+/* Mechanisms in which the server speaks first. */
+static const char *auth_server_first[] = {
+	"LOGIN", "CRAM-MD5", "DIGEST-MD5"
+};
+
+struct auth {
+	Gsasl			*ctx;
+	Gsasl_session		*session;
+	const struct auth_params *params;
+};
+
+static int
+word_in(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = list;
+
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (strncasecmp(p, word, n) == 0 &&
+		    (p[n] == '\0' || p[n] == ' ' || p[n] == ','))
+			return 1;
+		while (*p && *p != ' ' && *p != ',')
+			p++;
+	}
+	return 0;
+}
+
+int
+auth_client_first(const char *mech)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(auth_server_first) /
+	    sizeof(auth_server_first[0]); i++)
+		if (strcasecmp(mech, auth_server_first[i]) == 0)
+			return 0;
+	return 1;
+}
+
+static int
+auth_supported(const char *mech)
+{
+	Gsasl *ctx;
+	int ok;
+
+	if (gsasl_init(&ctx) != GSASL_OK)
+		return 0;
+	ok = gsasl_client_support_p(ctx, mech);
+	gsasl_done(ctx);
+	return ok;
+}
+
+static int
+choose_forced(const struct auth_params *p, const char *offered, char *mech,
+    size_t size)
+{
+	const char *s = p->mechanisms;
+	char word[64];
+	size_t n;
+
+	while (*s) {
+		while (*s == ' ' || *s == ',')
+			s++;
+		for (n = 0; s[n] && s[n] != ' ' && s[n] != ','; n++)
+			;
+		if (n > 0 && n < sizeof(word)) {
+			size_t i;
+
+			for (i = 0; i < n; i++)
+				word[i] = (char)toupper((unsigned char)s[i]);
+			word[n] = '\0';
+			if (word_in(offered, word) && auth_supported(word)) {
+				snprintf(mech, size, "%s", word);
+				return 0;
+			}
+		}
+		s += n;
+	}
+	return -1;
+}
+
+int
+auth_choose(const struct auth_params *p, const char *offered, char *mech,
+    size_t size, struct err *e)
+{
+	size_t i;
+
+	if (strcasecmp(p->mechanisms, "on") != 0) {
+		if (choose_forced(p, offered, mech, size) == 0)
+			return 0;
+		return err_set(e, ERR_AUTH, "the server offers none of the "
+		    "configured mechanisms '%s' (it offers: %s)",
+		    p->mechanisms, offered);
+	}
+	for (i = 0; i < sizeof(auth_prefs) / sizeof(auth_prefs[0]); i++) {
+		if (auth_prefs[i].needs_tls && !p->encrypted)
+			continue;
+		if (word_in(offered, auth_prefs[i].name) &&
+		    auth_supported(auth_prefs[i].name)) {
+			snprintf(mech, size, "%s", auth_prefs[i].name);
+			return 0;
+		}
+	}
+	if (!p->encrypted)
+		return err_set(e, ERR_AUTH, "no safe authentication mechanism "
+		    "without TLS (the server offers: %s); enable TLS, or name "
+		    "a mechanism with auth", offered);
+	return err_set(e, ERR_AUTH, "no usable authentication mechanism "
+	    "(the server offers: %s)", offered);
+}
+
+static int
+auth_callback(Gsasl *ctx, Gsasl_session *sctx, Gsasl_property prop)
+{
+	struct auth *a = gsasl_session_hook_get(sctx);
+	const char *v = NULL;
+
+	(void)ctx;
+	if (a == NULL)
+		return GSASL_NO_CALLBACK;
+	switch (prop) {
+	case GSASL_AUTHID:
+		v = a->params->user;
+		break;
+	case GSASL_PASSWORD:
+		v = a->params->password;
+		break;
+	case GSASL_SERVICE:
+		v = "smtp";
+		break;
+	case GSASL_HOSTNAME:
+		v = a->params->hostname;
+		break;
+	default:
+		break;
+	}
+	if (v == NULL)
+		return GSASL_NO_CALLBACK;
+	gsasl_property_set(sctx, prop, v);
+	return GSASL_OK;
+}
+
+struct auth *
+auth_start(const struct auth_params *p, const char *mech, struct err *e)
+{
+	struct auth *a = xcalloc(1, sizeof(*a));
+	int rc;
+
+	a->params = p;
+	if ((rc = gsasl_init(&a->ctx)) != GSASL_OK) {
+		err_set(e, ERR_AUTH, "SASL: %s", gsasl_strerror(rc));
+		goto fail;
+	}
+	gsasl_callback_set(a->ctx, auth_callback);
+	if ((rc = gsasl_client_start(a->ctx, mech, &a->session)) !=
+	    GSASL_OK) {
+		err_set(e, ERR_AUTH, "SASL %s: %s", mech, gsasl_strerror(rc));
+		goto fail;
+	}
+	gsasl_session_hook_set(a->session, a);
+	return a;
+fail:
+	auth_free(a);
+	return NULL;
+}
+
+int
+auth_step(struct auth *a, const char *in, char **out, struct err *e)
+{
+	char *o = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = gsasl_step64(a->session, in ? in : "", &o);
+	if (rc != GSASL_OK && rc != GSASL_NEEDS_MORE) {
+		if (o != NULL)
+			gsasl_free(o);
+		return err_set(e, ERR_AUTH, "SASL: %s", gsasl_strerror(rc));
+	}
+	*out = xstrdup(o ? o : "");
+	if (o != NULL) {
+		wipe(o, strlen(o));
+		gsasl_free(o);
+	}
+	return rc == GSASL_NEEDS_MORE ? 1 : 0;
+}
+
+void
+auth_free(struct auth *a)
+{
+	if (a == NULL)
+		return;
+	if (a->session != NULL)
+		gsasl_finish(a->session);
+	if (a->ctx != NULL)
+		gsasl_done(a->ctx);
+	free(a);
+}

@@ -1,0 +1,400 @@
+/*
+ * cli.c - command line parsing.
+ *
+ * One table, cli_options[], is the single list of flags: it builds the
+ * getopt_long short and long option strings, the usage line and --help.
+ * Parsing stops at the first non-option (as sendmail does): what follows
+ * are recipients.  Letters may be grouped (-ti) and arguments attached
+ * (-FCronDaemon, -oi, -B8BITMIME).
+ */
+#include "autoconf.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli.h"
+
+enum {
+	OPT_HELP = 256,
+	OPT_VERSION,
+	OPT_JSON,
+	OPT_QREMOVE,
+	OPT_QRETRY,
+	OPT_QHOLD,
+	OPT_QRELEASE,
+};
+
+struct cli_option {
+	int		 val;		/* short letter, or OPT_* */
+	const char	*name;		/* long name, or NULL */
+	int		 has_arg;
+	const char	*argname;
+	const char	*help;		/* NULL: accepted, not listed */
+};
+
+static const struct cli_option cli_options[] = {
+	{ 'C', "config", required_argument, "file",
+	    "use this configuration file only" },
+	{ 'a', "account", required_argument, "account",
+	    "use this account from the configuration" },
+	{ 'f', NULL, required_argument, "address",
+	    "envelope sender address (MAIL FROM)" },
+	{ 'r', NULL, required_argument, "address",
+	    "the same as -f" },
+	{ 'F', NULL, required_argument, "name",
+	    "full name for a From header that envoi adds" },
+	{ 't', "read-recipients", no_argument, NULL,
+	    "also take recipients from To, Cc and Bcc" },
+	{ 'i', NULL, no_argument, NULL,
+	    "a line holding only \".\" does not end the message" },
+	{ 'b', NULL, required_argument, "mode",
+	    "m: send (default); p: list the queue; s: SMTP on stdin; "
+	    "i: nothing to do (newaliases)" },
+	{ 'q', NULL, optional_argument, NULL,
+	    "deliver the queued messages that are due" },
+	{ 'B', NULL, required_argument, "type",
+	    "body type: 7BIT or 8BITMIME" },
+	{ 'N', NULL, required_argument, "dsn",
+	    "delivery status notifications: never, or a list of "
+	    "success, failure, delay" },
+	{ 'R', NULL, required_argument, "ret",
+	    "what a notification returns: full or hdrs" },
+	{ 'V', NULL, required_argument, "envid",
+	    "envelope identifier for notifications" },
+	{ 'o', NULL, required_argument, "option",
+	    "sendmail option: -oi is -i, -odq queues only, -odi and -odb "
+	    "deliver now; -oe* and the rest are accepted and ignored" },
+	{ 'X', NULL, required_argument, "file",
+	    "append the SMTP dialogue to file" },
+	{ 'v', "verbose", no_argument, NULL,
+	    "print the SMTP dialogue on stderr (credentials hidden)" },
+	{ 'O', NULL, required_argument, "opt=value", NULL },
+	{ 'L', NULL, required_argument, "tag", NULL },
+	{ 'h', NULL, required_argument, "hops", NULL },
+	{ 'A', NULL, required_argument, "c|m", NULL },
+	{ 'G', NULL, no_argument, NULL, NULL },
+	{ 'U', NULL, no_argument, NULL, NULL },
+	{ 'm', NULL, no_argument, NULL, NULL },
+	{ 'n', NULL, no_argument, NULL, NULL },
+	{ OPT_JSON, "json", no_argument, NULL,
+	    "with -bp (mailq): list the queue as JSON" },
+	{ OPT_QREMOVE, "queue-remove", required_argument, "id",
+	    "remove a queued message" },
+	{ OPT_QRETRY, "queue-retry", required_argument, "id",
+	    "try to deliver a queued message now (releases a held one)" },
+	{ OPT_QHOLD, "queue-hold", required_argument, "id",
+	    "hold a queued message: -q leaves it alone" },
+	{ OPT_QRELEASE, "queue-release", required_argument, "id",
+	    "release a held message" },
+	{ OPT_HELP, "help", no_argument, NULL,
+	    "print this help and exit" },
+	{ OPT_VERSION, "version", no_argument, NULL,
+	    "print the version and exit" },
+};
+
+#define NOPTIONS (sizeof(cli_options) / sizeof(cli_options[0]))
+
+static void
+cli_build(char *shortopts, size_t size, struct option *longopts)
+{
+	size_t i, n = 0, k = 0;
+
+	shortopts[n++] = '+';	/* stop at the first recipient */
+	shortopts[n++] = ':';	/* report a missing argument as ':' */
+	for (i = 0; i < NOPTIONS; i++) {
+		const struct cli_option *c = &cli_options[i];
+
+		if (c->val < 256 && n + 4 < size) {
+			shortopts[n++] = (char)c->val;
+			if (c->has_arg != no_argument)
+				shortopts[n++] = ':';
+			if (c->has_arg == optional_argument)
+				shortopts[n++] = ':';
+		}
+		if (c->name != NULL) {
+			longopts[k].name = c->name;
+			longopts[k].has_arg = c->has_arg;
+			longopts[k].flag = NULL;
+			longopts[k].val = c->val;
+			k++;
+		}
+	}
+	shortopts[n] = '\0';
+	memset(&longopts[k], 0, sizeof(longopts[k]));
+}
+
+static const char *
+cli_optname(int val, char *buf, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++)
+		if (cli_options[i].val == val && cli_options[i].name &&
+		    val >= 256) {
+			snprintf(buf, size, "--%s", cli_options[i].name);
+			return buf;
+		}
+	if (val > 32 && val < 127)
+		snprintf(buf, size, "-%c", val);
+	else
+		snprintf(buf, size, "-?");
+	return buf;
+}
+
+static int
+cli_mode_b(struct opts *o, const char *arg, struct err *e)
+{
+	if (strcmp(arg, "m") == 0)
+		o->mode = CLI_MODE_SEND;
+	else if (strcmp(arg, "p") == 0)
+		o->mode = CLI_MODE_LISTQ;
+	else if (strcmp(arg, "s") == 0)
+		o->mode = CLI_MODE_SMTP;
+	else if (strcmp(arg, "i") == 0)
+		o->mode = CLI_MODE_NEWALIASES;
+	else
+		return err_set(e, ERR_USAGE, "unsupported mode '-b%s' (envoi "
+		    "knows -bm, -bp, -bs and -bi)", arg);
+	return 0;
+}
+
+/* -o: the sendmail options that mean something to envoi. */
+static int
+cli_o(struct opts *o, const char *arg, struct err *e)
+{
+	if (strcmp(arg, "i") == 0)
+		o->ignore_dots = 1;
+	else if (strcmp(arg, "dq") == 0)
+		o->delivery = CLI_DELIVER_QUEUE;
+	else if (strcmp(arg, "di") == 0 || strcmp(arg, "db") == 0 ||
+	    strcmp(arg, "d") == 0)
+		o->delivery = CLI_DELIVER_NOW;
+	else if (arg[0] == 'd')
+		return err_set(e, ERR_USAGE, "unsupported delivery mode "
+		    "'-o%s' (envoi knows -odi, -odb and -odq)", arg);
+	else if (strcmp(arg, "eq") == 0)
+		o->quiet = 1;
+	/* -oem, -oep, -oeq, -oew, -oee and the rest: nothing to do. */
+	return 0;
+}
+
+static int
+cli_notify(struct opts *o, const char *arg, struct err *e)
+{
+	const char *p = arg;
+	size_t n;
+
+	if (strcasecmp(arg, "never") == 0) {
+		o->dsn_notify = "NEVER";
+		return 0;
+	}
+	while (*p) {
+		n = strcspn(p, ",");
+		if (!((n == 7 && strncasecmp(p, "success", 7) == 0) ||
+		    (n == 7 && strncasecmp(p, "failure", 7) == 0) ||
+		    (n == 5 && strncasecmp(p, "delay", 5) == 0)))
+			return err_set(e, ERR_USAGE, "bad -N '%s': use never, "
+			    "or a list of success, failure, delay", arg);
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (*arg == '\0')
+		return err_set(e, ERR_USAGE, "empty -N");
+	o->dsn_notify = arg;
+	return 0;
+}
+
+static int
+cli_envid(struct opts *o, const char *arg, struct err *e)
+{
+	const char *p;
+
+	/* RFC 3461 4.4: printable ASCII, at most 100 characters. */
+	if (*arg == '\0' || strlen(arg) > 100)
+		return err_set(e, ERR_USAGE, "bad -V envid: 1 to 100 "
+		    "characters");
+	for (p = arg; *p; p++)
+		if (*p < 33 || *p > 126)
+			return err_set(e, ERR_USAGE, "bad -V envid: only "
+			    "printable ASCII without spaces");
+	o->dsn_envid = arg;
+	return 0;
+}
+
+static int
+cli_apply(struct opts *o, int c, const char *arg, struct err *e)
+{
+	switch (c) {
+	case 'C':
+		o->config_file = arg;
+		break;
+	case 'a':
+		o->account = arg;
+		break;
+	case 'f':
+	case 'r':
+		o->sender = arg;
+		break;
+	case 'F':
+		o->fullname = arg;
+		break;
+	case 't':
+		o->read_rcpts = 1;
+		break;
+	case 'i':
+		o->ignore_dots = 1;
+		break;
+	case 'b':
+		return cli_mode_b(o, arg, e);
+	case 'q':
+		o->mode = CLI_MODE_FLUSH;
+		break;
+	case 'B':
+		if (strcasecmp(arg, "7BIT") == 0)
+			o->body = CLI_BODY_7BIT;
+		else if (strcasecmp(arg, "8BITMIME") == 0)
+			o->body = CLI_BODY_8BITMIME;
+		else
+			return err_set(e, ERR_USAGE, "bad -B '%s': use 7BIT "
+			    "or 8BITMIME", arg);
+		break;
+	case 'N':
+		return cli_notify(o, arg, e);
+	case 'R':
+		if (strcasecmp(arg, "full") == 0)
+			o->dsn_ret = "FULL";
+		else if (strcasecmp(arg, "hdrs") == 0)
+			o->dsn_ret = "HDRS";
+		else
+			return err_set(e, ERR_USAGE, "bad -R '%s': use full "
+			    "or hdrs", arg);
+		break;
+	case 'V':
+		return cli_envid(o, arg, e);
+	case 'o':
+		return cli_o(o, arg, e);
+	case 'X':
+		o->transcript = arg;
+		break;
+	case 'v':
+		o->verbose++;
+		break;
+	case 'O': case 'L': case 'h': case 'A': case 'G': case 'U':
+	case 'm': case 'n':
+		break;		/* sendmail's; nothing to do for a relay */
+	case OPT_JSON:
+		o->json = 1;
+		break;
+	case OPT_QREMOVE:
+	case OPT_QRETRY:
+	case OPT_QHOLD:
+	case OPT_QRELEASE:
+		o->mode = CLI_MODE_QCMD;
+		/* In the order of enum runq_cmd. */
+		o->queue_cmd = c - OPT_QREMOVE;
+		o->queue_id = arg;
+		break;
+	case OPT_HELP:
+		o->mode = CLI_MODE_HELP;
+		break;
+	case OPT_VERSION:
+		o->mode = CLI_MODE_VERSION;
+		break;
+	default:
+		return err_set(e, ERR_SOFTWARE, "cli_apply: option %d", c);
+	}
+	return 0;
+}
+
+int
+cli_parse(int argc, char **argv, struct opts *o, struct err *e)
+{
+	char shortopts[3 * NOPTIONS + 4], name[64];
+	struct option longopts[NOPTIONS + 1];
+	const char *prog;
+	int c, longidx;
+
+	memset(o, 0, sizeof(*o));
+	o->mode = CLI_MODE_SEND;
+	prog = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
+	prog = prog ? prog + 1 : (argc > 0 && argv[0] ? argv[0] : "envoi");
+	if (strcmp(prog, "mailq") == 0)
+		o->mode = CLI_MODE_LISTQ;
+	else if (strcmp(prog, "newaliases") == 0)
+		o->mode = CLI_MODE_NEWALIASES;
+	cli_build(shortopts, sizeof(shortopts), longopts);
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, longopts,
+	    &longidx)) != -1) {
+		if (c == '?') {
+			if (optopt != 0)
+				return err_set(e, ERR_USAGE,
+				    "unknown option '%s'",
+				    cli_optname(optopt, name, sizeof(name)));
+			return err_set(e, ERR_USAGE, "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+		if (c == ':')
+			return err_set(e, ERR_USAGE,
+			    "option '%s' needs an argument",
+			    optopt ? cli_optname(optopt, name, sizeof(name)) :
+			    argv[optind - 1]);
+		if (cli_apply(o, c, optarg, e) == -1)
+			return -1;
+	}
+	o->rcpts = argv + optind;
+	o->nrcpts = argc - optind;
+	return 0;
+}
+
+void
+cli_usage(FILE *fp)
+{
+	fputs("usage: envoi [-Gimntv] [-A c|m] [-B type] [-b mode] "
+	    "[-C file] [-a account]\n"
+	    "             [-F name] [-f address] [-h hops] [-L tag] "
+	    "[-N dsn] [-O opt=value]\n"
+	    "             [-o option] [-q] [-R ret] [-r address] [-V envid] "
+	    "[-X file]\n"
+	    "             [--] [recipient ...]\n", fp);
+}
+
+void
+cli_help(FILE *fp)
+{
+	char left[64];
+	size_t i;
+
+	cli_usage(fp);
+	fputs("\nReads a message on standard input and submits it to the "
+	    "account's smarthost.\n\nOptions:\n", fp);
+	for (i = 0; i < NOPTIONS; i++) {
+		const struct cli_option *c = &cli_options[i];
+		const char *arg = c->argname ? c->argname : "";
+		const char *sep = c->argname ? " " : "";
+
+		if (c->help == NULL)
+			continue;
+		if (c->val < 256 && c->name != NULL)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s",
+			    c->val, c->name, c->argname ? "=" : "", arg);
+		else if (c->val < 256)
+			snprintf(left, sizeof(left), "-%c%s%s", c->val, sep,
+			    arg);
+		else
+			snprintf(left, sizeof(left), "--%s%s%s", c->name,
+			    c->argname ? "=" : "", arg);
+		fprintf(fp, "  %-26s %s\n", left, c->help);
+	}
+	fputs("\nAccepted for sendmail compatibility and ignored: -O opt=value,"
+	    " -L tag, -h hops,\n-A c|m, -G, -U, -m, -n, and -o options other "
+	    "than those above.\n", fp);
+	fputs("\nExit status follows sysexits(3); see envoi(1).\n", fp);
+}

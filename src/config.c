@@ -1,0 +1,679 @@
+/*
+ * config.c - reading envoi.conf with libconfuse.
+ *
+ * config_keys[] is the single list of account keys: it builds the
+ * libconfuse schema for both the defaults and the account sections,
+ * carries each key's validation, and drives the resolution of an account
+ * (account value, else defaults value, else the built-in default).
+ */
+#include "autoconf.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "config.h"
+#include "util.h"
+
+#ifndef SYSCONFDIR
+#error "SYSCONFDIR must be defined by the build"
+#endif
+
+enum key_type {
+	KEY_STR,
+	KEY_INT,
+	KEY_BOOL,
+	KEY_LAST
+};
+
+typedef int (*key_check)(cfg_t *, const char *, const char *, long);
+
+struct config_key {
+	const char	*name;
+	enum key_type	 type;
+	size_t		 offset;	/* into struct account */
+	key_check	 check;
+	long		 def;		/* default of an int or bool */
+};
+
+static int check_tls(cfg_t *, const char *, const char *, long);
+static int check_port(cfg_t *, const char *, const char *, long);
+static int check_timeout(cfg_t *, const char *, const char *, long);
+static int check_auth(cfg_t *, const char *, const char *, long);
+static int check_from(cfg_t *, const char *, const char *, long);
+static int check_domain(cfg_t *, const char *, const char *, long);
+static int check_text(cfg_t *, const char *, const char *, long);
+static int check_from_header(cfg_t *, const char *, const char *, long);
+static int check_rcpt_policy(cfg_t *, const char *, const char *, long);
+static int check_syslog(cfg_t *, const char *, const char *, long);
+static int check_log_format(cfg_t *, const char *, const char *, long);
+static int check_queue(cfg_t *, const char *, const char *, long);
+static int check_duration(cfg_t *, const char *, const char *, long);
+
+#define KEY(n, t, f, c) { n, t, offsetof(struct account, f), c, 0 }
+#define BOOL(n, f, d) { n, KEY_BOOL, offsetof(struct account, f), NULL, d }
+static const struct config_key config_keys[] = {
+	KEY("host",		KEY_STR, host,		check_domain),
+	KEY("port",		KEY_INT, port,		check_port),
+	KEY("tls",		KEY_STR, tls_name,	check_tls),
+	KEY("tls_trust_file",	KEY_STR, tls_trust_file, check_text),
+	KEY("auth",		KEY_STR, auth,		check_auth),
+	KEY("user",		KEY_STR, user,		check_text),
+	KEY("password",		KEY_STR, password,	check_text),
+	KEY("passwordeval",	KEY_STR, passwordeval,	check_text),
+	KEY("from",		KEY_STR, from,		check_from),
+	KEY("domain",		KEY_STR, domain,	check_domain),
+	KEY("timeout",		KEY_INT, timeout,	check_timeout),
+	KEY("aliases",		KEY_STR, aliases,	check_text),
+	KEY("maildomain",	KEY_STR, maildomain,	check_domain),
+	KEY("set_from_header",	KEY_STR, set_from_header_name,
+	    check_from_header),
+	BOOL("keep_original_from", keep_original_from,	0),
+	BOOL("set_date_header",	set_date_header,	1),
+	BOOL("set_msgid_header", set_msgid_header,	1),
+	BOOL("allow_from_override", allow_from_override, 1),
+	KEY("rcpt_policy",	KEY_STR, rcpt_policy,	check_rcpt_policy),
+	KEY("logfile",		KEY_STR, logfile,	check_text),
+	KEY("syslog",		KEY_STR, syslog,	check_syslog),
+	KEY("log_format",	KEY_STR, log_format,	check_log_format),
+	KEY("queue",		KEY_STR, queue,		check_queue),
+	KEY("queue_dir",	KEY_STR, queue_dir,	check_text),
+	KEY("queue_max_age",	KEY_STR, queue_max_age_name, check_duration),
+	BOOL("queue_notify",	queue_notify,		1),
+};
+#define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+#define DEFAULT_TIMEOUT	60
+
+static const char *config_tls_names[CONFIG_TLS_LAST] = {
+	"starttls", "tls", "off"
+};
+
+static const char *config_from_names[CONFIG_FROM_LAST] = {
+	"auto", "on", "off"
+};
+
+/*
+ * libconfuse reports errors through a callback with no user pointer, so
+ * the record being filled is parked here for the duration of one parse.
+ * config_load is therefore not reentrant, which envoi never needs.
+ */
+static struct err *config_err;
+static cfg_t *config_root;	/* sections do not know file and line */
+
+const char *
+config_tls_name(enum config_tls t)
+{
+	return t < CONFIG_TLS_LAST ? config_tls_names[t] : "?";
+}
+
+static void
+config_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	char what[512];
+
+	vsnprintf(what, sizeof(what), fmt, ap);
+	if (config_err == NULL || config_err->kind != ERR_NONE)
+		return;		/* keep the first error, the one to fix */
+	if (config_root != NULL && (cfg == NULL || cfg->filename == NULL ||
+	    cfg->line <= 0))
+		cfg = config_root;
+	if (cfg != NULL && cfg->filename != NULL && cfg->line > 0)
+		err_set(config_err, ERR_CONFIG, "%s:%d: %s", cfg->filename,
+		    cfg->line, what);
+	else if (cfg != NULL && cfg->filename != NULL)
+		err_set(config_err, ERR_CONFIG, "%s: %s", cfg->filename, what);
+	else
+		err_set(config_err, ERR_CONFIG, "%s", what);
+}
+
+static int
+has_ctl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+static int
+check_text(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	(void)n;
+	if (has_ctl(s)) {
+		cfg_error(cfg, "%s: control characters are not allowed", key);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_oneof(cfg_t *cfg, const char *key, const char *s,
+    const char *const *names, size_t n, const char *list)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return 0;
+	cfg_error(cfg, "%s: '%s' is not one of %s", key, s, list);
+	return -1;
+}
+
+static int
+check_tls(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	(void)n;
+	return check_oneof(cfg, key, s, config_tls_names, CONFIG_TLS_LAST,
+	    "starttls, tls, off");
+}
+
+static int
+check_from_header(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	(void)n;
+	return check_oneof(cfg, key, s, config_from_names, CONFIG_FROM_LAST,
+	    "auto, on, off");
+}
+
+static int
+check_rcpt_policy(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	static const char *names[] = { "all", "partial" };
+
+	(void)n;
+	return check_oneof(cfg, key, s, names, 2, "all, partial");
+}
+
+static int
+check_log_format(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	static const char *names[] = { "text", "json" };
+
+	(void)n;
+	return check_oneof(cfg, key, s, names, 2, "text, json");
+}
+
+static int
+check_syslog(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	static const char *names[] = { "off", "on", "mail", "user",
+	    "daemon", "local0", "local1", "local2", "local3", "local4",
+	    "local5", "local6", "local7" };
+
+	(void)n;
+	return check_oneof(cfg, key, s, names, sizeof(names) /
+	    sizeof(names[0]), "off, on, mail, user, daemon, local0-7");
+}
+
+static int
+check_queue(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	static const char *names[] = { "on-failure", "always", "never" };
+
+	(void)n;
+	return check_oneof(cfg, key, s, names, 3,
+	    "on-failure, always, never");
+}
+
+long
+config_duration(const char *s)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno != 0 || end == s || n < 0)
+		return -1;
+	switch (*end) {
+	case '\0':
+	case 's':
+		break;
+	case 'm':
+		n *= 60;
+		break;
+	case 'h':
+		n *= 3600;
+		break;
+	case 'd':
+		n *= 86400;
+		break;
+	case 'w':
+		n *= 7 * 86400;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	return n;
+}
+
+static int
+check_duration(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	(void)n;
+	if (config_duration(s) >= 0)
+		return 0;
+	cfg_error(cfg, "%s: '%s' is not a duration such as 30m, 12h or 5d",
+	    key, s);
+	return -1;
+}
+
+static int
+check_port(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	(void)s;
+	if (n < 1 || n > 65535) {
+		cfg_error(cfg, "%s: %ld is not a port number (1-65535)", key,
+		    n);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_timeout(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	(void)s;
+	if (n < 1 || n > 86400) {
+		cfg_error(cfg, "%s: %ld is not a number of seconds (1-86400)",
+		    key, n);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_auth(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	const char *p;
+
+	(void)n;
+	if (*s == '\0')
+		goto bad;
+	for (p = s; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+		    *p == ' ' || *p == ','))
+			goto bad;
+	return 0;
+bad:
+	cfg_error(cfg, "%s: '%s' is not on, off or a list of mechanisms",
+	    key, s);
+	return -1;
+}
+
+static int
+check_from(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	(void)n;
+	if (config_from_is_pattern(s) ? check_text(cfg, key, s, 0) == 0 :
+	    addr_check_spec(s) == 0)
+		return 0;
+	cfg_error(cfg, "%s: '%s' is not a valid address", key, s);
+	return -1;
+}
+
+static int
+check_domain(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	const char *p;
+
+	(void)n;
+	if (*s == '\0' || strlen(s) > 255)
+		goto bad;
+	for (p = s; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
+		    *p == ':' || *p == '[' || *p == ']' || *p == '_'))
+			goto bad;
+	return 0;
+bad:
+	cfg_error(cfg, "%s: '%s' is not a host name", key, s);
+	return -1;
+}
+
+static const struct config_key *
+key_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	return NULL;
+}
+
+static int
+config_validate(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const struct config_key *k = key_find(opt->name);
+
+	if (k == NULL || k->check == NULL || k->type == KEY_BOOL)
+		return 0;
+	if (k->type == KEY_INT)
+		return k->check(cfg, k->name, NULL, cfg_opt_getnint(opt, 0));
+	return k->check(cfg, k->name, cfg_opt_getnstr(opt, 0), 0);
+}
+
+static cfg_opt_t *
+config_section_opts(void)
+{
+	cfg_opt_t *opts = xcalloc(NKEYS + 1, sizeof(*opts));
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		cfg_opt_t s = CFG_STR(NULL, NULL, CFGF_NODEFAULT);
+		cfg_opt_t n = CFG_INT(NULL, 0, CFGF_NODEFAULT);
+		cfg_opt_t b = CFG_BOOL(NULL, cfg_false, CFGF_NODEFAULT);
+
+		opts[i] = config_keys[i].type == KEY_INT ? n :
+		    config_keys[i].type == KEY_BOOL ? b : s;
+		opts[i].name = (char *)(uintptr_t)config_keys[i].name;
+	}
+	opts[NKEYS] = (cfg_opt_t)CFG_END();
+	return opts;
+}
+
+static void
+config_set_validators(cfg_t *cfg)
+{
+	char path[128];
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++) {
+		snprintf(path, sizeof(path), "defaults|%s",
+		    config_keys[i].name);
+		cfg_set_validate_func(cfg, path, config_validate);
+		snprintf(path, sizeof(path), "account|%s",
+		    config_keys[i].name);
+		cfg_set_validate_func(cfg, path, config_validate);
+	}
+}
+
+char *
+config_default_path(void)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char path[PATH_MAX];
+
+	if (xdg != NULL && *xdg == '/')
+		snprintf(path, sizeof(path), "%s/envoi/config", xdg);
+	else if (home != NULL && *home == '/')
+		snprintf(path, sizeof(path), "%s/.config/envoi/config", home);
+	else
+		path[0] = '\0';
+	if (path[0] != '\0' && access(path, F_OK) == 0)
+		return xstrdup(path);
+	return xstrdup(SYSCONFDIR "/envoi.conf");
+}
+
+static int
+section_has_password(cfg_t *sec)
+{
+	return sec != NULL && cfg_size(sec, "password") > 0;
+}
+
+static int
+config_check_secrets(const struct config *c, struct err *e)
+{
+	struct stat st;
+	unsigned int i, n;
+	int secret = section_has_password(cfg_getsec(c->cfg, "defaults"));
+
+	n = cfg_size(c->cfg, "account");
+	for (i = 0; i < n && !secret; i++)
+		secret = section_has_password(cfg_getnsec(c->cfg, "account",
+		    i));
+	if (!secret)
+		return 0;
+	if (stat(c->path, &st) == -1)
+		return err_set(e, ERR_CONFIG, "%s: %s", c->path,
+		    strerror(errno));
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		return err_set(e, ERR_CONFIG, "%s: holds a password but is "
+		    "readable by group or others (chmod 600 it, or use "
+		    "passwordeval)", c->path);
+	return 0;
+}
+
+int
+config_load(struct config *c, const char *path, struct err *e)
+{
+	cfg_opt_t *defaults_opts = config_section_opts();
+	cfg_opt_t *account_opts = config_section_opts();
+	cfg_opt_t top[] = {
+		CFG_STR("default_account", NULL, CFGF_NODEFAULT),
+		CFG_SEC("defaults", defaults_opts, CFGF_NONE),
+		CFG_SEC("account", account_opts,
+		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+		CFG_END()
+	};
+	int rc, ret = -1;
+
+	c->path = xstrdup(path);
+	c->cfg = cfg_init(top, CFGF_NONE);
+	cfg_set_error_function(c->cfg, config_errfunc);
+	config_set_validators(c->cfg);
+
+	config_err = e;
+	config_root = c->cfg;
+	err_init(e);
+	errno = 0;
+	rc = cfg_parse(c->cfg, path);
+	config_err = NULL;
+	config_root = NULL;
+	if (rc == CFG_FILE_ERROR) {
+		err_set(e, ERR_CONFIG, "cannot read configuration '%s': %s",
+		    path, errno ? strerror(errno) : "unknown error");
+		goto out;
+	}
+	if (rc != CFG_SUCCESS) {
+		if (e->kind == ERR_NONE)
+			err_set(e, ERR_CONFIG, "%s: syntax error", path);
+		goto out;
+	}
+	if (config_check_secrets(c, e) == -1)
+		goto out;
+	ret = 0;
+out:
+	/* cfg_init copies the option tables. */
+	free(defaults_opts);
+	free(account_opts);
+	if (ret == -1)
+		config_release(c);
+	return ret;
+}
+
+int
+config_from_is_pattern(const char *from)
+{
+	return strpbrk(from, "*?[") != NULL;
+}
+
+int
+config_from_matches(const char *from, const char *sender)
+{
+	const char *plus, *at;
+	char base[512];
+
+	if (fnmatch(from, sender, FNM_CASEFOLD) == 0)
+		return 1;
+	/* user+tag@domain is user@domain's (RFC 5233 subaddress). */
+	plus = strchr(sender, '+');
+	at = strrchr(sender, '@');
+	if (plus == NULL || at == NULL || plus > at ||
+	    strlen(sender) >= sizeof(base))
+		return 0;
+	snprintf(base, sizeof(base), "%.*s%s", (int)(plus - sender), sender,
+	    at);
+	return fnmatch(from, base, FNM_CASEFOLD) == 0;
+}
+
+static cfg_t *
+config_by_sender(const struct config *c, const char *const *senders)
+{
+	unsigned int i, n = cfg_size(c->cfg, "account");
+	cfg_t *defs = cfg_getsec(c->cfg, "defaults"), *sec;
+	const char *from;
+
+	for (; senders != NULL && *senders != NULL; senders++) {
+		if (**senders == '\0')
+			continue;
+		for (i = 0; i < n; i++) {
+			sec = cfg_getnsec(c->cfg, "account", i);
+			if (cfg_size(sec, "from") > 0)
+				from = cfg_getstr(sec, "from");
+			else if (defs != NULL && cfg_size(defs, "from") > 0)
+				from = cfg_getstr(defs, "from");
+			else
+				continue;
+			if (config_from_matches(from, *senders))
+				return sec;
+		}
+	}
+	return NULL;
+}
+
+static cfg_t *
+config_pick(const struct config *c, const char *name,
+    const char *const *senders, struct err *e)
+{
+	unsigned int n = cfg_size(c->cfg, "account");
+	cfg_t *sec;
+
+	if (name == NULL && (sec = config_by_sender(c, senders)) != NULL)
+		return sec;
+	if (name == NULL && cfg_size(c->cfg, "default_account") > 0)
+		name = cfg_getstr(c->cfg, "default_account");
+	if (name != NULL) {
+		sec = cfg_gettsec(c->cfg, "account", name);
+		if (sec == NULL)
+			err_set(e, ERR_CONFIG, "%s: no account '%s'", c->path,
+			    name);
+		return sec;
+	}
+	if (n == 1)
+		return cfg_getnsec(c->cfg, "account", 0);
+	if (n == 0)
+		return cfg_getsec(c->cfg, "defaults");
+	err_set(e, ERR_CONFIG, "%s: %u accounts, no default_account, and "
+	    "no from pattern matches the sender; choose one with -a",
+	    c->path, n);
+	return NULL;
+}
+
+static void
+key_resolve(const struct config_key *k, cfg_t *acct, cfg_t *defs,
+    struct account *a)
+{
+	cfg_t *from = NULL;
+	char *field = (char *)a + k->offset;
+
+	if (acct != NULL && cfg_size(acct, k->name) > 0)
+		from = acct;
+	else if (defs != NULL && cfg_size(defs, k->name) > 0)
+		from = defs;
+	if (from == NULL) {
+		if (k->type == KEY_BOOL)
+			*(long *)(void *)field = k->def;
+		return;
+	}
+	if (k->type == KEY_INT)
+		*(long *)(void *)field = cfg_getint(from, k->name);
+	else if (k->type == KEY_BOOL)
+		*(long *)(void *)field = cfg_getbool(from, k->name) ? 1 : 0;
+	else
+		*(const char **)(void *)field = cfg_getstr(from, k->name);
+}
+
+int
+config_account(const struct config *c, const char *name,
+    const char *const *senders, struct account *a, struct err *e)
+{
+	cfg_t *defs = cfg_getsec(c->cfg, "defaults");
+	cfg_t *acct;
+	size_t i;
+
+	acct = config_pick(c, name, senders, e);
+	if (acct == NULL)
+		return -1;
+	memset(a, 0, sizeof(*a));
+	a->name = acct == defs ? "defaults" : cfg_title(acct);
+	a->file = c->path;
+	a->timeout = DEFAULT_TIMEOUT;
+	a->auth = "on";
+	for (i = 0; i < NKEYS; i++)
+		key_resolve(&config_keys[i], acct, defs, a);
+	a->tls = CONFIG_TLS_STARTTLS;
+	for (i = 0; a->tls_name != NULL && i < CONFIG_TLS_LAST; i++)
+		if (strcmp(a->tls_name, config_tls_names[i]) == 0)
+			a->tls = (enum config_tls)i;
+	a->tls_name = config_tls_names[a->tls];
+	a->set_from_header = CONFIG_FROM_AUTO;
+	for (i = 0; a->set_from_header_name != NULL && i < CONFIG_FROM_LAST;
+	    i++)
+		if (strcmp(a->set_from_header_name, config_from_names[i]) == 0)
+			a->set_from_header = (enum config_from_header)i;
+	a->set_from_header_name = config_from_names[a->set_from_header];
+	if (a->rcpt_policy == NULL)
+		a->rcpt_policy = "all";
+	if (a->syslog == NULL)
+		a->syslog = "off";
+	if (a->log_format == NULL)
+		a->log_format = "text";
+	if (a->queue == NULL)
+		a->queue = "on-failure";
+	if (a->queue_max_age_name == NULL)
+		a->queue_max_age_name = "5d";
+	a->queue_max_age = config_duration(a->queue_max_age_name);
+	if (a->port == 0)
+		a->port = a->tls == CONFIG_TLS_IMPLICIT ? 465 : 587;
+	if (a->host == NULL)
+		return err_set(e, ERR_CONFIG, "%s: account '%s' has no host",
+		    c->path, a->name);
+	return 0;
+}
+
+void
+config_account_names(const struct config *c, struct strlist *out)
+{
+	unsigned int i, n = cfg_size(c->cfg, "account");
+
+	for (i = 0; i < n; i++)
+		strlist_add(out, cfg_title(cfg_getnsec(c->cfg, "account", i)));
+}
+
+const char *const *
+config_key_names(void)
+{
+	static const char *names[NKEYS + 2];
+	size_t i;
+
+	names[0] = "default_account";
+	for (i = 0; i < NKEYS; i++)
+		names[i + 1] = config_keys[i].name;
+	names[NKEYS + 1] = NULL;
+	return names;
+}
+
+void
+config_release(struct config *c)
+{
+	if (c->cfg != NULL)
+		cfg_free(c->cfg);
+	c->cfg = NULL;
+	free(c->path);
+	c->path = NULL;
+}

@@ -1,0 +1,824 @@
+/*
+ * send.c - one message, from input to smarthost.
+ *
+ * The steps, in order: read the header block; choose the account (it
+ * may depend on the From header); choose the envelope sender; write the
+ * message to an unlinked spool file with the header edits the account
+ * asks for (aliases and bare names rewritten, From/Date/Message-ID
+ * added); gather the recipients; hand envelope and spool to smtp; log.
+ *
+ * Bare local names ("root") are qualified with the account's
+ * maildomain, else the domain of its from address, else the machine's
+ * host name; aliases apply to recipients only.
+ */
+#include "autoconf.h"
+
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "encode.h"
+#include "log.h"
+#include "message.h"
+#include "queue.h"
+#include "runq.h"
+#include "send.h"
+#include "smtp.h"
+#include "util.h"
+
+#define LINE_MAX_SMTP	998	/* RFC 5322 2.1.1, without CRLF */
+
+/* One message in progress. */
+struct job {
+	struct send_ctx		*ctx;
+	const struct send_args	*args;
+	struct account		 account;
+	struct message		 msg;
+	struct strlist		 rcpts;
+	char			*sender;
+	char			*from_header;
+	char			 domain[256];	/* for bare names */
+	char			 helo[256];
+	FILE			*spool;
+	struct err		*e;
+	int			 rewrite_failed;
+};
+
+int
+send_init(struct send_ctx *ctx, const struct opts *o, struct err *e)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->opts = o;
+	ctx->config_path = o->config_file ? xstrdup(o->config_file) :
+	    config_default_path();
+	if (config_load(&ctx->config, ctx->config_path, e) == -1)
+		return -1;
+	ctx->config_loaded = 1;
+	return 0;
+}
+
+void
+send_release(struct send_ctx *ctx)
+{
+	send_session_close(ctx);
+	if (ctx->config_loaded)
+		config_release(&ctx->config);
+	aliases_release(&ctx->aliases);
+	free(ctx->aliases_path);
+	free(ctx->config_path);
+	wipe_free(ctx->password);
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+/* Run passwordeval; its first output line is the password. */
+static int
+password_eval(const char *cmd, char **out, struct err *e)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *fp;
+	int status;
+
+	fflush(NULL);
+	if ((fp = popen(cmd, "r")) == NULL)
+		return err_set(e, ERR_CONFIG, "cannot run passwordeval: %s",
+		    strerror(errno));
+	n = getline(&line, &cap, fp);
+	while (getc(fp) != EOF)
+		;	/* let the command finish writing */
+	status = pclose(fp);
+	if (n <= 0 || status == -1 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		if (line != NULL)
+			wipe(line, cap);
+		free(line);
+		if (status != -1 && WIFEXITED(status) &&
+		    WEXITSTATUS(status) != 0)
+			return err_set(e, ERR_CONFIG, "passwordeval command "
+			    "failed with status %d", WEXITSTATUS(status));
+		return err_set(e, ERR_CONFIG, "passwordeval command gave no "
+		    "password");
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	*out = line;
+	return 0;
+}
+
+static int
+resolve_password(struct send_ctx *ctx, const struct account *a,
+    const char **pw, struct err *e)
+{
+	*pw = a->password;
+	if (a->user == NULL || strcmp(a->auth, "off") == 0 ||
+	    a->password != NULL)
+		return 0;
+	if (a->passwordeval == NULL)
+		return err_set(e, ERR_CONFIG, "%s: account '%s' has a user "
+		    "but no password or passwordeval", a->file, a->name);
+	if (ctx->password == NULL ||
+	    strcmp(ctx->password_account, a->name) != 0) {
+		wipe_free(ctx->password);
+		ctx->password = NULL;
+		if (password_eval(a->passwordeval, &ctx->password, e) == -1)
+			return -1;
+		snprintf(ctx->password_account, sizeof(ctx->password_account),
+		    "%s", a->name);
+	}
+	*pw = ctx->password;
+	return 0;
+}
+
+static const char *
+domain_of(const char *addr)
+{
+	const char *at = addr ? strrchr(addr, '@') : NULL;
+
+	return at && addr_has_domain(addr) ? at + 1 : NULL;
+}
+
+void
+send_domain(const struct account *a, char *buf, size_t size)
+{
+	const char *d = a->maildomain;
+
+	if (d == NULL && a->from != NULL && !config_from_is_pattern(a->from))
+		d = domain_of(a->from);
+	if (d != NULL) {
+		snprintf(buf, size, "%s", d);
+		return;
+	}
+	if (gethostname(buf, size) == -1 || buf[0] == '\0')
+		snprintf(buf, size, "localhost");
+	buf[size - 1] = '\0';
+}
+
+/* The domain for bare names: maildomain, from's domain, host name. */
+static void
+choose_domain(struct job *j)
+{
+	send_domain(&j->account, j->domain, sizeof(j->domain));
+}
+
+static char *
+qualify(const struct job *j, const char *addr)
+{
+	char buf[ADDR_MAX + 260];
+
+	if (addr_has_domain(addr) || *addr == '\0')
+		return xstrdup(addr);
+	snprintf(buf, sizeof(buf), "%s@%s", addr, j->domain);
+	return xstrdup(buf);
+}
+
+static int
+load_aliases(struct job *j, struct err *e)
+{
+	struct send_ctx *ctx = j->ctx;
+	const char *path = j->account.aliases;
+
+	if (path == NULL)
+		return 0;
+	if (ctx->aliases_path != NULL && strcmp(ctx->aliases_path, path) == 0)
+		return 0;
+	aliases_release(&ctx->aliases);
+	free(ctx->aliases_path);
+	ctx->aliases_path = NULL;
+	if (aliases_load(&ctx->aliases, path, e) == -1)
+		return -1;
+	ctx->aliases_path = xstrdup(path);
+	return 0;
+}
+
+/* A recipient: aliases for bare names, then qualification. */
+static int
+expand_rcpt(struct job *j, const char *addr, struct strlist *out,
+    struct err *e)
+{
+	struct strlist l;
+	size_t i;
+	char *q;
+
+	strlist_init(&l);
+	if (!addr_has_domain(addr) && j->ctx->aliases_path != NULL) {
+		if (aliases_expand(&j->ctx->aliases, addr, &l, e) == -1) {
+			strlist_release(&l);
+			return -1;
+		}
+	} else
+		strlist_add(&l, addr);
+	for (i = 0; i < l.n; i++) {
+		q = qualify(j, l.v[i]);
+		strlist_add_unique(out, q);
+		free(q);
+	}
+	strlist_release(&l);
+	return 0;
+}
+
+/* message_rewrite_fn: aliases and qualification inside headers. */
+static char *
+rewrite(void *arg, const char *addr, int recipient)
+{
+	struct job *j = arg;
+	struct strlist l;
+	struct err e;
+	size_t i, len = 0;
+	char *r;
+
+	if (addr_has_domain(addr))
+		return NULL;
+	if (!recipient)
+		return qualify(j, addr);
+	strlist_init(&l);
+	err_init(&e);
+	if (expand_rcpt(j, addr, &l, &e) == -1) {
+		j->rewrite_failed = 1;
+		*j->e = e;
+		strlist_release(&l);
+		return NULL;
+	}
+	for (i = 0; i < l.n; i++)
+		len += strlen(l.v[i]) + 2;
+	r = xmalloc(len + 1);
+	r[0] = '\0';
+	for (i = 0; i < l.n; i++) {
+		if (i > 0)
+			strcat(r, ", ");
+		strcat(r, l.v[i]);
+	}
+	strlist_release(&l);
+	return r;
+}
+
+static int
+user_name(char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid(getuid());
+	const char *u = pw ? pw->pw_name : getenv("USER");
+
+	if (u == NULL || *u == '\0')
+		return -1;
+	snprintf(buf, size, "%s", u);
+	return 0;
+}
+
+/*
+ * The envelope sender: -f (when the account allows it, or has no
+ * address of its own), else the account's from, else the From header's
+ * address, else the user's name; bare names qualified.
+ */
+static int
+choose_sender(struct job *j, struct err *e)
+{
+	const struct account *a = &j->account;
+	const char *s = j->args->sender;
+	int own = a->from != NULL && !config_from_is_pattern(a->from);
+	char user[256];
+	struct strlist l;
+	char why[128];
+
+	if (s != NULL && (a->allow_from_override || !own)) {
+		if (*s == '\0' || strcmp(s, "<>") == 0) {
+			j->sender = xstrdup("");
+			return 0;
+		}
+		strlist_init(&l);
+		if (addr_parse_list(s, strlen(s), &l, why, sizeof(why)) == -1 ||
+		    l.n != 1) {
+			strlist_release(&l);
+			return err_set(e, ERR_USAGE, "bad sender address '%s'",
+			    s);
+		}
+		j->sender = qualify(j, l.v[0]);
+		strlist_release(&l);
+		return 0;
+	}
+	if (s != NULL)
+		log_info("ignoring -f %s: allow_from_override is off", s);
+	if (own)
+		j->sender = xstrdup(a->from);
+	else if (j->msg.from_addr != NULL)
+		j->sender = qualify(j, j->msg.from_addr);
+	else if (user_name(user, sizeof(user)) == 0)
+		j->sender = qualify(j, user);
+	else
+		return err_set(e, ERR_CONFIG, "%s: no sender address: set "
+		    "'from' in account '%s', or use -f", a->file, a->name);
+	return 0;
+}
+
+/* "Full Name <addr>" for an added or forced From header. */
+static int
+make_from_header(struct job *j, struct err *e)
+{
+	const struct account *a = &j->account;
+	const char *name = j->ctx->opts->fullname, *addr;
+	char phrase[1024];
+	int n;
+
+	if (a->set_from_header == CONFIG_FROM_ON && a->from != NULL &&
+	    !config_from_is_pattern(a->from))
+		addr = a->from;
+	else
+		addr = *j->sender ? j->sender : NULL;
+	if (addr == NULL)
+		return 0;
+	if (name == NULL || *name == '\0') {
+		j->from_header = xstrdup(addr);
+		return 0;
+	}
+	n = rfc2047_phrase(name, strlen(name), 6, phrase, sizeof(phrase));
+	if (n < 0 || (size_t)n >= sizeof(phrase))
+		return err_set(e, ERR_USAGE, "bad full name '-F': control "
+		    "characters, invalid UTF-8, or too long");
+	j->from_header = xmalloc(strlen(phrase) + strlen(addr) + 4);
+	sprintf(j->from_header, "%s <%s>", phrase, addr);
+	return 0;
+}
+
+static int
+spool_open(struct job *j, struct err *e)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[PATH_MAX];
+	int fd;
+
+	if (dir == NULL || *dir != '/')
+		dir = "/tmp";
+	snprintf(path, sizeof(path), "%s/envoi.XXXXXX", dir);
+	if ((fd = mkstemp(path)) == -1)
+		return err_set(e, ERR_CANTCREAT, "cannot create a spool file "
+		    "in '%s': %s", dir, strerror(errno));
+	unlink(path);
+	if ((j->spool = fdopen(fd, "w+")) == NULL) {
+		close(fd);
+		return err_set(e, ERR_OS, "fdopen: %s", strerror(errno));
+	}
+	setvbuf(j->spool, NULL, _IOFBF, 64 * 1024);
+	return 0;
+}
+
+/* Lines over 998 octets never go out as they are: quoted-printable. */
+static int
+reencode(struct job *j, struct err *e)
+{
+	FILE *old = j->spool;
+
+	j->spool = NULL;
+	if (spool_open(j, e) == -1) {
+		fclose(old);
+		return -1;
+	}
+	log_info("a line of %zu octets: sending the body quoted-printable",
+	    j->msg.longest);
+	if (message_reencode_qp(old, j->spool, &j->msg, e) == -1) {
+		fclose(old);
+		return -1;
+	}
+	fclose(old);
+	return 0;
+}
+
+static int
+write_message(struct job *j, struct lineread *lr, struct err *e)
+{
+	const struct account *a = &j->account;
+	struct message_opts mo;
+
+	memset(&mo, 0, sizeof(mo));
+	mo.ignore_dots = j->args->ignore_dots;
+	mo.smtp_data = j->args->smtp_data;
+	mo.read_rcpts = j->args->read_rcpts;
+	mo.rewrite = rewrite;
+	mo.rewrite_arg = j;
+	if (a->set_from_header != CONFIG_FROM_OFF) {
+		if (make_from_header(j, e) == -1)
+			return -1;
+		mo.from_header = j->from_header;
+		mo.force_from = a->set_from_header == CONFIG_FROM_ON;
+		mo.keep_from = (int)a->keep_original_from;
+	}
+	mo.add_date = (int)a->set_date_header;
+	mo.msgid_domain = a->set_msgid_header ? j->domain : NULL;
+	if (spool_open(j, e) == -1)
+		return -1;
+	if (message_write(lr, j->spool, &mo, &j->msg, e) == -1)
+		return -1;
+	if (j->rewrite_failed)
+		return -1;
+	if (j->args->smtp_data && !j->msg.ended)
+		return err_set(e, ERR_DATA, "the message ended before its "
+		    "final '.'");
+	if (j->msg.longest > LINE_MAX_SMTP)
+		return reencode(j, e);
+	return 0;
+}
+
+static int
+collect_rcpts(struct job *j, struct err *e)
+{
+	const struct send_args *args = j->args;
+	struct strlist l;
+	char why[128];
+	size_t i;
+
+	strlist_init(&l);
+	for (i = 0; i < args->nrcpts; i++) {
+		const char *arg = args->rcpts[i];
+
+		if (addr_parse_list(arg, strlen(arg), &l, why,
+		    sizeof(why)) == -1) {
+			strlist_release(&l);
+			return err_set(e, ERR_USAGE, "bad recipient '%s': %s",
+			    arg, why);
+		}
+	}
+	for (i = 0; i < l.n; i++)
+		if (expand_rcpt(j, l.v[i], &j->rcpts, e) == -1) {
+			strlist_release(&l);
+			return -1;
+		}
+	strlist_release(&l);
+	/* Header recipients were rewritten when the headers were. */
+	for (i = 0; i < j->msg.rcpts.n; i++)
+		strlist_add_unique(&j->rcpts, j->msg.rcpts.v[i]);
+	if (j->rcpts.n == 0)
+		return err_set(e, ERR_USAGE, "no recipients: give them as "
+		    "arguments, or use -t to read To, Cc and Bcc");
+	return 0;
+}
+
+static int
+is_utf8_addr(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 1;
+	return 0;
+}
+
+static void
+helo_name(const struct account *a, char *buf, size_t size)
+{
+	if (a->domain != NULL) {
+		snprintf(buf, size, "%s", a->domain);
+		return;
+	}
+	if (gethostname(buf, size) == -1 || buf[0] == '\0')
+		snprintf(buf, size, "localhost");
+	buf[size - 1] = '\0';
+}
+
+static enum smtp_tls
+smtp_tls_mode(enum config_tls t)
+{
+	switch (t) {
+	case CONFIG_TLS_IMPLICIT:
+		return SMTP_TLS_IMPLICIT;
+	case CONFIG_TLS_OFF:
+		return SMTP_TLS_OFF;
+	default:
+		return SMTP_TLS_STARTTLS;
+	}
+}
+
+static void
+fill_envelope(struct job *j, struct smtp_envelope *env)
+{
+	const struct opts *o = j->ctx->opts;
+	size_t i;
+
+	memset(env, 0, sizeof(*env));
+	env->sender = j->sender;
+	env->rcpts = j->rcpts.v;
+	env->nrcpts = j->rcpts.n;
+	env->body_fd = fileno(j->spool);
+	env->size = j->msg.size;
+	env->eightbit = o->body == CLI_BODY_8BITMIME ||
+	    (o->body == CLI_BODY_AUTO && j->msg.eightbit);
+	env->utf8 = is_utf8_addr(j->sender);
+	for (i = 0; i < j->rcpts.n; i++)
+		env->utf8 |= is_utf8_addr(j->rcpts.v[i]);
+	env->partial = strcmp(j->account.rcpt_policy, "partial") == 0;
+	env->dsn_notify = o->dsn_notify;
+	env->dsn_ret = o->dsn_ret;
+	env->dsn_envid = o->dsn_envid;
+}
+
+static void
+log_outcome(struct job *j, const char *tls, const struct smtp_result *res,
+    const char *outcome, const char *error)
+{
+	const struct account *a = &j->account;
+	struct log_sink sink = { a->logfile, a->syslog,
+	    strcmp(a->log_format, "json") == 0 };
+	struct log_record r;
+
+	if (sink.file == NULL && strcmp(sink.syslog, "off") == 0)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.account = a->name;
+	r.host = a->host;
+	r.tls = tls;
+	r.from = j->sender;
+	r.rcpts = j->rcpts.v;
+	r.nrcpts = j->rcpts.n;
+	r.size = (long long)j->msg.size;
+	r.status = res ? res->status : NULL;
+	r.outcome = outcome;
+	r.error = error;
+	log_mail(&sink, &r);
+}
+
+void
+send_session_close(struct send_ctx *ctx)
+{
+	if (ctx->session != NULL)
+		smtp_close(ctx->session);
+	ctx->session = NULL;
+	ctx->session_account[0] = '\0';
+}
+
+struct smtp_session *
+send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
+{
+	struct smtp_params *p = &ctx->params;
+
+	if (ctx->session != NULL && (!smtp_usable(ctx->session) ||
+	    strcmp(ctx->session_account, a->name) != 0))
+		send_session_close(ctx);
+	if (ctx->session != NULL)
+		return ctx->session;
+	memset(p, 0, sizeof(*p));
+	if (resolve_password(ctx, a, &p->password, e) == -1)
+		return NULL;
+	helo_name(a, ctx->helo, sizeof(ctx->helo));
+	p->host = a->host;
+	p->port = (int)a->port;
+	p->tls = smtp_tls_mode(a->tls);
+	p->tls_trust_file = a->tls_trust_file;
+	p->helo = ctx->helo;
+	p->timeout_ms = (int)a->timeout * 1000;
+	p->auth = a->auth;
+	p->user = a->user;
+	ctx->session = smtp_open(p, e);
+	if (ctx->session != NULL)
+		snprintf(ctx->session_account, sizeof(ctx->session_account),
+		    "%s", a->name);
+	return ctx->session;
+}
+
+char *
+send_queue_dir(const struct account *a)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char path[PATH_MAX];
+
+	if (a->queue_dir != NULL)
+		return xstrdup(a->queue_dir);
+	if (geteuid() == 0)
+		return xstrdup(LOCALSTATEDIR "/spool/envoi");
+	if (state != NULL && *state == '/')
+		snprintf(path, sizeof(path), "%s/envoi/queue", state);
+	else if (home != NULL && *home == '/')
+		snprintf(path, sizeof(path), "%s/.local/state/envoi/queue",
+		    home);
+	else
+		return xstrdup(LOCALSTATEDIR "/spool/envoi");
+	return xstrdup(path);
+}
+
+/* The queue's copy of this message's envelope. */
+static void
+queue_envelope_of(struct job *j, struct queue_envelope *qe)
+{
+	const struct opts *o = j->ctx->opts;
+	size_t i;
+
+	queue_envelope_init(qe);
+	queue_envelope_set(&qe->sender, j->sender);
+	for (i = 0; i < j->rcpts.n; i++)
+		queue_envelope_add_rcpt(qe, j->rcpts.v[i], o->dsn_notify);
+	queue_envelope_set(&qe->account, j->account.name);
+	qe->created = time(NULL);
+	if (o->dsn_ret != NULL)
+		queue_envelope_set(&qe->dsn_ret, o->dsn_ret);
+	if (o->dsn_envid != NULL)
+		queue_envelope_set(&qe->dsn_envid, o->dsn_envid);
+	if (o->body == CLI_BODY_8BITMIME ||
+	    (o->body == CLI_BODY_AUTO && j->msg.eightbit))
+		queue_envelope_set(&qe->body, "8BITMIME");
+}
+
+/*
+ * Copy the spool into a new queue entry and commit it; the entry stays
+ * locked.  From here on the message is safe.
+ */
+static int
+enqueue(struct job *j, struct queue *q, struct queue_entry *ent,
+    struct queue_envelope *qe, struct err *e)
+{
+	char *dir = send_queue_dir(&j->account), buf[65536];
+	FILE *f;
+	size_t n;
+	int rc = -1;
+
+	queue_entry_init(ent);
+	if (queue_open(q, dir, e) == -1)
+		goto out;
+	if (queue_create(q, ent, &f, e) == -1)
+		goto out;
+	rewind(j->spool);
+	while ((n = fread(buf, 1, sizeof(buf), j->spool)) > 0)
+		if (fwrite(buf, 1, n, f) != n)
+			break;
+	if (ferror(j->spool)) {
+		queue_abort(q, ent);
+		err_set(e, ERR_IO, "cannot read the spooled message: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if (queue_commit(q, ent, qe, e) == -1)
+		goto out;
+	rc = 0;
+out:
+	free(dir);
+	return rc;
+}
+
+/* One attempt over the account's session. */
+static int
+attempt(struct job *j, struct smtp_result *res, struct err *e)
+{
+	struct smtp_envelope env;
+	struct smtp_session *s;
+	char tls[96] = "none";
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	err_init(&res->refused);
+	fill_envelope(j, &env);
+	if ((s = send_session(j->ctx, &j->account, e)) == NULL) {
+		log_outcome(j, tls, NULL, "failed", e->msg);
+		return -1;
+	}
+	smtp_tls_info(s, tls, sizeof(tls));
+	rc = smtp_send(s, &env, res, e);
+	if (rc == 0 && res->refused.kind != ERR_NONE) {
+		/* partial: delivered to some, refused others. */
+		log_outcome(j, tls, res, "partial", res->refused.msg);
+		*e = res->refused;
+		return -1;
+	}
+	log_outcome(j, tls, res, rc == 0 ? "sent" : "failed",
+	    rc == 0 ? NULL : e->msg);
+	return rc;
+}
+
+static void
+report_queued(struct job *j, const char *id, const char *why)
+{
+	if (j->ctx->opts->quiet)
+		return;
+	if (why != NULL)
+		log_error("queued as %s, will retry: %s", id, why);
+	else
+		log_error("queued as %s", id);
+}
+
+/*
+ * Deliver the spooled message as the account's queue policy says:
+ * "never" tries once; "on-failure" tries, and queues what failed for
+ * now (exit 0: the message is safe), holds what needs a human, and
+ * keeps what failed for good in failed/; "always" (and -odq) commits
+ * it to the queue first.
+ */
+static int
+deliver(struct job *j, char *status, size_t statussize, struct err *e)
+{
+	const struct account *a = &j->account;
+	int queue_only = j->ctx->opts->delivery == CLI_DELIVER_QUEUE;
+	int first = queue_only || strcmp(a->queue, "always") == 0;
+	struct queue q;
+	struct queue_entry ent;
+	struct queue_envelope qe;
+	struct smtp_result res;
+	struct err qerr;
+	int queued = 0, rc = -1;
+
+	memset(&q, 0, sizeof(q));
+	queue_entry_init(&ent);
+	queue_envelope_of(j, &qe);
+	if (first) {
+		if (enqueue(j, &q, &ent, &qe, e) == -1)
+			goto out;
+		queued = 1;
+		if (queue_only) {
+			queue_unlock(&ent);
+			report_queued(j, ent.id, NULL);
+			rc = 0;
+			goto out;
+		}
+	}
+	rc = attempt(j, &res, e);
+	if (status != NULL)
+		snprintf(status, statussize, "%s", res.status);
+	if (rc == 0 || res.accepted > 0) {
+		/* Delivered (to some, with rcpt_policy "partial"). */
+		err_init(&qerr);
+		if (queued && queue_remove(&q, &ent, &qerr) == -1)
+			log_warn("%s", qerr.msg);
+		if (rc == 0 && !j->ctx->in_runq)
+			runq_catch_up(j->ctx, a);
+		goto out;
+	}
+	if (strcmp(a->queue, "never") == 0 && !queued)
+		goto out;
+	err_init(&qerr);
+	if (!queued && enqueue(j, &q, &ent, &qe, &qerr) == -1) {
+		err_set(e, qerr.kind, "%s; and the message could not be "
+		    "queued either: %s", e->msg, qerr.msg);
+		goto out;
+	}
+	if (runq_settle(j->ctx, &q, &ent, &qe, a, e, 0, &qerr) == -1)
+		log_warn("%s", qerr.msg);
+	if (err_class(e->kind) == ERR_CLASS_TEMP) {
+		report_queued(j, ent.id, e->msg);
+		rc = 0;
+	} else {
+		char why[ERR_MSGMAX];
+
+		snprintf(why, sizeof(why), "%s", e->msg);
+		err_set(e, e->kind, "%s (the message is kept in %s as %s)",
+		    why, err_class(e->kind) == ERR_CLASS_HOLD ?
+		    "the queue, held," : "the queue's failed/ area", ent.id);
+	}
+out:
+	queue_unlock(&ent);
+	queue_envelope_release(&qe);
+	if (q.dir != NULL)
+		queue_close(&q);
+	if (!j->ctx->keep_open)
+		send_session_close(j->ctx);
+	return rc;
+}
+
+int
+send_message(struct send_ctx *ctx, struct lineread *lr,
+    const struct send_args *args, char *status, size_t statussize,
+    struct err *e)
+{
+	struct message_opts mo;
+	const char *senders[3];
+	struct job j;
+	int rc = -1;
+
+	memset(&j, 0, sizeof(j));
+	j.ctx = ctx;
+	j.args = args;
+	j.e = e;
+	message_init(&j.msg);
+	strlist_init(&j.rcpts);
+
+	memset(&mo, 0, sizeof(mo));
+	mo.ignore_dots = args->ignore_dots;
+	mo.smtp_data = args->smtp_data;
+	if (message_read_headers(lr, &mo, &j.msg, e) == -1)
+		goto out;
+	senders[0] = args->sender;
+	senders[1] = args->sender ? j.msg.from_addr : NULL;
+	if (args->sender == NULL) {
+		senders[0] = j.msg.from_addr;
+		senders[1] = NULL;
+	}
+	senders[2] = NULL;
+	if (config_account(&ctx->config, ctx->opts->account, senders,
+	    &j.account, e) == -1)
+		goto out;
+	choose_domain(&j);
+	if (load_aliases(&j, e) == -1 || choose_sender(&j, e) == -1)
+		goto out;
+	if (write_message(&j, lr, e) == -1 || collect_rcpts(&j, e) == -1)
+		goto out;
+	rc = deliver(&j, status, statussize, e);
+out:
+	ctx->last_ended = j.msg.ended;
+	if (j.spool != NULL)
+		fclose(j.spool);
+	message_release(&j.msg);
+	strlist_release(&j.rcpts);
+	free(j.sender);
+	free(j.from_header);
+	return rc;
+}

@@ -1,0 +1,79 @@
+/*
+ * send.h - the submission driver: from the message on a line reader and
+ * the envelope arguments, through the account and the header edits, to
+ * the spool file and the SMTP session.  main.c uses it once per run; the
+ * -bs server once per message, keeping the SMTP session open between
+ * messages of the same account.
+ */
+#ifndef ENVOI_SEND_H
+#define ENVOI_SEND_H
+
+#include <stddef.h>
+
+#include "aliases.h"
+#include "cli.h"
+#include "config.h"
+#include "err.h"
+#include "lineread.h"
+#include "smtp.h"
+
+/* Everything borrowed; rcpts are address lists, as on a command line. */
+struct send_args {
+	const char	 *sender;	/* -f, or MAIL FROM; NULL: choose */
+	char *const	 *rcpts;
+	size_t		  nrcpts;
+	int		  read_rcpts;	/* -t */
+	int		  ignore_dots;	/* -i */
+	int		  smtp_data;	/* input is SMTP DATA (-bs) */
+};
+
+struct send_ctx {
+	const struct opts	*opts;		/* borrowed */
+	char			*config_path;
+	struct config		 config;
+	int			 config_loaded;
+	struct aliases		 aliases;
+	char			*aliases_path;	/* what aliases holds */
+	struct smtp_session	*session;	/* kept open with keep_open */
+	char			 session_account[128];
+	struct smtp_params	 params;	/* what session points into */
+	char			 helo[256];
+	char			*password;	/* from passwordeval: wiped */
+	char			 password_account[128];
+	int			 keep_open;
+	int			 last_ended;	/* the last input was read to
+						   its end (its final dot) */
+	int			 in_runq;	/* no catch-up from inside */
+};
+
+/* Load the configuration (the -C file, else the default one). */
+int	send_init(struct send_ctx *, const struct opts *, struct err *);
+
+/*
+ * Read one message from lr and deliver it.  The account is chosen from
+ * -a, then by sender, then the default.  On success, *status (if not
+ * NULL) gets the smarthost's final reply.
+ */
+int	send_message(struct send_ctx *, struct lineread *lr,
+	    const struct send_args *, char *status, size_t statussize,
+	    struct err *);
+
+/* Close any open session and free everything. */
+void	send_release(struct send_ctx *);
+
+/*
+ * The SMTP session for an account: the open one when it belongs to the
+ * same account and is still usable, else a new one.  The context owns
+ * it; NULL with e filled when it cannot be opened.
+ */
+struct smtp_session *send_session(struct send_ctx *,
+	    const struct account *, struct err *);
+void	send_session_close(struct send_ctx *);
+
+/* The queue directory of an account (allocated). */
+char	*send_queue_dir(const struct account *);
+
+/* The domain bare names get for this account (maildomain, from, host). */
+void	send_domain(const struct account *, char *, size_t);
+
+#endif

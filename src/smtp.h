@@ -1,0 +1,102 @@
+/*
+ * smtp.h - the SMTP client: greeting, EHLO (HELO fallback), STARTTLS or
+ * implicit TLS, AUTH, and for each message MAIL, RCPT, DATA and the body;
+ * QUIT.  smtp reads no configuration, argv or queue: the driver fills
+ * struct smtp_params and struct smtp_envelope.
+ */
+#ifndef ENVOI_SMTP_H
+#define ENVOI_SMTP_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+enum smtp_tls {
+	SMTP_TLS_STARTTLS,	/* plain connect, then STARTTLS (required) */
+	SMTP_TLS_IMPLICIT,	/* TLS from the first byte */
+	SMTP_TLS_OFF,		/* never TLS */
+	SMTP_TLS_LAST
+};
+
+/* Every pointer is borrowed and must outlive the session. */
+struct smtp_params {
+	const char	*host;
+	int		 port;
+	enum smtp_tls	 tls;
+	const char	*tls_trust_file;	/* NULL: system store */
+	const char	*helo;			/* EHLO name */
+	int		 timeout_ms;		/* each connect, read, write */
+	const char	*auth;			/* "on", "off", mechanisms */
+	const char	*user;			/* NULL: no AUTH with "on" */
+	const char	*password;		/* never logged */
+};
+
+/*
+ * One message.  body_fd holds the message in spool form (CRLF lines,
+ * dot-stuffed, see message.h) from offset 0 to size.
+ */
+struct smtp_envelope {
+	const char	 *sender;	/* "" for the null sender */
+	char		**rcpts;
+	size_t		  nrcpts;
+	int		  body_fd;
+	off_t		  size;
+	int		  eightbit;	/* declare BODY=8BITMIME */
+	int		  utf8;		/* an address needs SMTPUTF8 */
+	int		  partial;	/* deliver to the accepted ones */
+	const char	 *dsn_notify;	/* NOTIFY=, or NULL */
+	const char	 *dsn_ret;	/* RET=, or NULL */
+	const char	 *dsn_envid;	/* ENVID=, or NULL */
+};
+
+/* What happened to one message, for the log and the caller. */
+struct smtp_result {
+	char		status[256];	/* the server's last reply */
+	size_t		accepted;	/* recipients the server took */
+	struct err	refused;	/* with partial: the first refusal */
+};
+
+struct smtp_session;
+
+/*
+ * Connect, greet, secure and authenticate.  On failure return NULL with
+ * e filled: ERR_TEMP (4xx, refused, timeout, lost connection), ERR_NOHOST,
+ * ERR_TLS (certificate, STARTTLS missing), ERR_AUTH, ERR_UNAVAILABLE
+ * (5xx), ERR_PROTOCOL (a malformed or oversized reply).
+ */
+struct smtp_session	*smtp_open(const struct smtp_params *, struct err *);
+
+/*
+ * Send one message.  All recipients must be accepted or nothing is sent
+ * (a refused one is ERR_RCPT, a deferred one ERR_TEMP), unless partial is
+ * set: then the message goes to the accepted ones, smtp_send returns 0,
+ * and result->refused says what was refused.  An 8-bit body or a UTF-8
+ * address the server cannot take is ERR_DATA, before anything is sent.  A 5xx at DATA or
+ * after the body is ERR_DATA when it blames the content or size, else
+ * ERR_UNAVAILABLE.  After a refusal the session is reset and can carry
+ * the next message; after a transport error it cannot.
+ */
+int			 smtp_send(struct smtp_session *,
+			    const struct smtp_envelope *, struct smtp_result *,
+			    struct err *);
+
+/* "TLS1.3 / AES-256-GCM", or "none". */
+const char		*smtp_tls_info(struct smtp_session *, char *,
+			    size_t);
+
+/* 1 when the session can still carry a message. */
+int			 smtp_usable(const struct smtp_session *);
+
+/*
+ * Parse one reply line: "ddd", "ddd text" or "ddd-text" with a first
+ * digit of 2 to 5.  Sets the code and whether more lines follow; -1 when
+ * the line is malformed.  Pure, for the unit tests and the fuzzer.
+ */
+int			 smtp_reply_line(const char *, size_t, int *code,
+			    int *more);
+
+/* QUIT when the connection is still sound, then free everything. */
+void			 smtp_close(struct smtp_session *);
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * tls.c - GnuTLS behind one room.
+ *
+ * The socket is non-blocking; GnuTLS reaches it only through tls_push
+ * and tls_pull, which wait with net_wait() until the deadline of the
+ * operation in progress.  To GnuTLS the transport looks blocking, and
+ * no peer can stall it past the timeout.
+ */
+#include "autoconf.h"
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net.h"
+#include "tls.h"
+#include "util.h"
+
+struct tls {
+	gnutls_session_t			 session;
+	gnutls_certificate_credentials_t	 cred;
+	int					 fd;
+	int64_t					 deadline;
+	int					 timed_out;
+};
+
+static ssize_t
+tls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+{
+	struct tls *t = ptr;
+	ssize_t n = net_read(t->fd, buf, len, t->deadline);
+
+	if (n == -1 && errno == ETIMEDOUT)
+		t->timed_out = 1;
+	return n;
+}
+
+static ssize_t
+tls_push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
+{
+	struct tls *t = ptr;
+	ssize_t n = net_write(t->fd, buf, len, t->deadline);
+
+	if (n == -1 && errno == ETIMEDOUT)
+		t->timed_out = 1;
+	return n;
+}
+
+static int
+is_ip_literal(const char *host)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, host, buf) == 1 ||
+	    inet_pton(AF_INET6, host, buf) == 1;
+}
+
+static int
+tls_fail(struct tls *t, int rc, const char *what, struct err *e)
+{
+	if (t->timed_out)
+		return err_set(e, ERR_TEMP, "%s: timed out", what);
+	if (rc == GNUTLS_E_PUSH_ERROR || rc == GNUTLS_E_PULL_ERROR ||
+	    rc == GNUTLS_E_PREMATURE_TERMINATION)
+		return err_set(e, ERR_TEMP, "%s: connection lost (%s)", what,
+		    gnutls_strerror(rc));
+	return err_set(e, ERR_TLS, "%s: %s", what, gnutls_strerror(rc));
+}
+
+/* Explain why verification failed, in GnuTLS's words. */
+static int
+tls_verify_error(struct tls *t, struct err *e)
+{
+	unsigned int status = gnutls_session_get_verify_cert_status(
+	    t->session);
+	gnutls_certificate_type_t type =
+	    gnutls_certificate_type_get(t->session);
+	gnutls_datum_t out = { NULL, 0 };
+
+	if (status != 0 && gnutls_certificate_verification_status_print(
+	    status, type, &out, 0) == 0) {
+		err_set(e, ERR_TLS, "TLS certificate verification failed: %s",
+		    (const char *)out.data);
+		gnutls_free(out.data);
+		return -1;
+	}
+	return err_set(e, ERR_TLS, "TLS certificate verification failed");
+}
+
+static int
+tls_setup(struct tls *t, const struct tls_params *p, struct err *e)
+{
+	int rc;
+
+	if ((rc = gnutls_certificate_allocate_credentials(&t->cred)) < 0)
+		return err_set(e, ERR_TLS, "TLS: %s", gnutls_strerror(rc));
+	if (p->trust_file != NULL) {
+		rc = gnutls_certificate_set_x509_trust_file(t->cred,
+		    p->trust_file, GNUTLS_X509_FMT_PEM);
+		if (rc <= 0)
+			return err_set(e, ERR_CONFIG, "cannot load trust file "
+			    "'%s': %s", p->trust_file, rc == 0 ?
+			    "no certificates in it" : gnutls_strerror(rc));
+	} else {
+		rc = gnutls_certificate_set_x509_system_trust(t->cred);
+		if (rc <= 0)
+			return err_set(e, ERR_TLS, "cannot load the system "
+			    "trust store: %s", rc == 0 ? "it is empty" :
+			    gnutls_strerror(rc));
+	}
+	if ((rc = gnutls_init(&t->session, GNUTLS_CLIENT)) < 0)
+		return err_set(e, ERR_TLS, "TLS: %s", gnutls_strerror(rc));
+	if ((rc = gnutls_set_default_priority(t->session)) < 0 ||
+	    (rc = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE,
+	    t->cred)) < 0)
+		return err_set(e, ERR_TLS, "TLS: %s", gnutls_strerror(rc));
+	/* SNI is for names only (RFC 6066 section 3). */
+	if (!is_ip_literal(p->hostname))
+		gnutls_server_name_set(t->session, GNUTLS_NAME_DNS,
+		    p->hostname, strlen(p->hostname));
+	gnutls_session_set_verify_cert(t->session, p->hostname, 0);
+	gnutls_transport_set_ptr(t->session, t);
+	gnutls_transport_set_push_function(t->session, tls_push);
+	gnutls_transport_set_pull_function(t->session, tls_pull);
+	return 0;
+}
+
+struct tls *
+tls_start(int fd, const struct tls_params *p, struct err *e)
+{
+	struct tls *t = xcalloc(1, sizeof(*t));
+	int rc;
+
+	t->fd = fd;
+	if (tls_setup(t, p, e) == -1)
+		goto fail;
+	t->deadline = now_ms() + p->timeout_ms;
+	do {
+		rc = gnutls_handshake(t->session);
+	} while (rc < 0 && gnutls_error_is_fatal(rc) == 0 && !t->timed_out);
+	if (rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
+		tls_verify_error(t, e);
+		goto fail;
+	}
+	if (rc < 0) {
+		tls_fail(t, rc, "TLS handshake failed", e);
+		goto fail;
+	}
+	return t;
+fail:
+	tls_free(t, 0);
+	return NULL;
+}
+
+ssize_t
+tls_read(struct tls *t, void *buf, size_t len, int64_t deadline,
+    struct err *e)
+{
+	ssize_t n;
+
+	t->deadline = deadline;
+	do {
+		n = gnutls_record_recv(t->session, buf, len);
+	} while (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED);
+	if (n >= 0)
+		return n;
+	return tls_fail(t, (int)n, "TLS read failed", e);
+}
+
+ssize_t
+tls_write(struct tls *t, const void *buf, size_t len, int64_t deadline,
+    struct err *e)
+{
+	const char *p = buf;
+	size_t done = 0;
+	ssize_t n;
+
+	t->deadline = deadline;
+	while (done < len) {
+		n = gnutls_record_send(t->session, p + done, len - done);
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (n < 0)
+			return tls_fail(t, (int)n, "TLS write failed", e);
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+size_t
+tls_pending(struct tls *t)
+{
+	return gnutls_record_check_pending(t->session);
+}
+
+const char *
+tls_describe(struct tls *t, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s / %s",
+	    gnutls_protocol_get_name(gnutls_protocol_get_version(t->session)),
+	    gnutls_cipher_get_name(gnutls_cipher_get(t->session)));
+	return buf;
+}
+
+void
+tls_free(struct tls *t, int64_t deadline)
+{
+	if (t == NULL)
+		return;
+	if (t->session != NULL) {
+		if (deadline > 0) {
+			t->deadline = deadline;
+			gnutls_bye(t->session, GNUTLS_SHUT_WR);
+		}
+		gnutls_deinit(t->session);
+	}
+	if (t->cred != NULL)
+		gnutls_certificate_free_credentials(t->cred);
+	free(t);
+}

@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# TLS: certificate verification (trust, host name, expiry) for STARTTLS and
+# implicit TLS, STARTTLS not offered or refused. On every TLS failure nothing
+# is delivered and no AUTH or MAIL is ever sent.
+
+load lib/common
+
+setup_file() {
+	common_setup_file
+	local a=(--starttls --tls --user "$AUTH_USER" --password "$AUTH_PASS")
+	launch_server srv "${a[@]}"
+	launch_server untrusted "${a[@]}" --cert "$PKI/untrusted.pem" --key "$PKI/untrusted.key"
+	launch_server wrongname "${a[@]}" --cert "$PKI/wrong.pem" --key "$PKI/wrong.key"
+	launch_server expired "${a[@]}" --cert "$PKI/expired.pem" --key "$PKI/expired.key"
+	local s
+	for s in srv untrusted wrongname expired; do
+		wait_server "$s"
+	done
+}
+
+setup() {
+	common_setup
+	MSG="$BATS_TEST_TMPDIR/msg"
+	std_msg "$MSG"
+}
+
+send() {
+	run --separate-stderr envoi -C "$CFG" "$@" <"$MSG"
+}
+
+# refused NAME: the run failed with 69 and server NAME got nothing
+refused() {
+	assert_status 69
+	assert_error_line
+	[ "$(msg_count "$1")" -eq 0 ]
+	assert_not_sent "$1" AUTH MAIL RCPT DATA
+}
+
+@test "good certificate (STARTTLS): delivered over TLS" {
+	std_config srv starttls
+	send bob@example.org
+	assert_status 0
+	[ "$(last_json srv tls)" = true ]
+	assert_starttls_order srv
+}
+
+@test "untrusted certificate (STARTTLS): exit 69, no AUTH/MAIL sent" {
+	std_config untrusted starttls
+	send bob@example.org
+	refused untrusted
+}
+
+@test "untrusted certificate (implicit TLS): exit 69, nothing sent" {
+	std_config untrusted tls
+	send bob@example.org
+	refused untrusted
+}
+
+@test "the same certificate is accepted when its CA is the trust file" {
+	std_config untrusted starttls tls_trust_file="$PKI/ca2.pem"
+	send bob@example.org
+	assert_status 0
+	[ "$(msg_count untrusted)" -eq 1 ]
+}
+
+@test "without tls_trust_file the test CA is not trusted: nothing sent" {
+	# The interface does not say whether a missing trust file means "use
+	# the system store" (then 69) or is a configuration error (78); either
+	# way verification must not be skipped.
+	std_config srv starttls tls_trust_file=
+	send bob@example.org
+	if [ "$status" -ne 78 ]; then
+		assert_status 69
+	fi
+	[ "$(msg_count srv)" -eq 0 ]
+	assert_not_sent srv AUTH MAIL RCPT DATA
+}
+
+@test "certificate for another host name (STARTTLS): exit 69" {
+	std_config wrongname starttls
+	send bob@example.org
+	refused wrongname
+}
+
+@test "certificate for another host name (implicit TLS): exit 69" {
+	std_config wrongname tls
+	send bob@example.org
+	refused wrongname
+}
+
+@test "host name checked by DNS name: host = \"localhost\" matches the certificate" {
+	std_config srv starttls host=localhost
+	send bob@example.org
+	assert_status 0
+	[ "$(msg_count srv)" -eq 1 ]
+}
+
+@test "host name checked by DNS name: wrong certificate with host = \"localhost\": exit 69" {
+	std_config wrongname starttls host=localhost
+	send bob@example.org
+	refused wrongname
+}
+
+@test "expired certificate (STARTTLS): exit 69" {
+	std_config expired starttls
+	send bob@example.org
+	refused expired
+}
+
+@test "expired certificate (implicit TLS): exit 69" {
+	std_config expired tls
+	send bob@example.org
+	refused expired
+}
+
+@test "STARTTLS configured but not offered: exit 69, no AUTH/MAIL sent" {
+	server_ctl srv no-starttls
+	std_config srv starttls
+	send bob@example.org
+	refused srv
+	assert_not_sent srv STARTTLS
+}
+
+@test "STARTTLS offered but refused with 454: exit 75, no AUTH/MAIL sent in plaintext" {
+	server_ctl srv reply-STARTTLS '454 4.7.0 TLS not available due to temporary reason'
+	std_config srv starttls
+	send bob@example.org
+	assert_status 75
+	[ "$(msg_count srv)" -eq 0 ]
+	assert_not_sent srv AUTH MAIL RCPT DATA
+}
