@@ -583,10 +583,13 @@ char *
 send_queue_dir(const struct account *a)
 {
 	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	const char *env = getenv("ENVOI_QUEUE_DIR");
 	char path[PATH_MAX];
 
 	if (a->queue_dir != NULL)
 		return xstrdup(a->queue_dir);
+	if (env != NULL && *env == '/')
+		return xstrdup(env);
 	if (geteuid() == 0)
 		return xstrdup(LOCALSTATEDIR "/spool/envoi");
 	if (state != NULL && *state == '/')

@@ -61,6 +61,8 @@ common_setup_file() {
 common_setup() {
 	export HOME="$BATS_TEST_TMPDIR/home"
 	export XDG_CONFIG_HOME="$HOME/.config"
+	# Whatever a test's config says, never the system spool (CI is root).
+	export ENVOI_QUEUE_DIR="$BATS_TEST_TMPDIR/queue"
 	mkdir -p "$XDG_CONFIG_HOME"
 	CFG="$BATS_TEST_TMPDIR/envoi.conf"
 	local name
@@ -300,6 +302,7 @@ std_config() {
 	shift 2
 	local -A v=(
 		[tls_trust_file]="$PKI/ca.pem" [timeout]=10
+		[queue]=never [queue_dir]="$BATS_TEST_TMPDIR/queue"
 		[host]=127.0.0.1 [port]="$(server_port "$name" "$listener")"
 		[user]="$AUTH_USER" [password]="$AUTH_PASS"
 		[from]=alice@example.org [domain]=client.example
@@ -308,7 +311,10 @@ std_config() {
 	plain) v[tls]=off ;;
 	*) v[tls]=$listener ;;
 	esac
-	local defaults=(tls_trust_file timeout)
+	# queue = never: these suites check what a single attempt does; the
+	# queue suites ask for on-failure.  queue_dir keeps a root run out
+	# of the system spool whatever the test asks for.
+	local defaults=(tls_trust_file timeout queue queue_dir)
 	local order=(host port tls auth user password passwordeval from domain)
 	local kv k known
 	for kv; do
