@@ -13,7 +13,7 @@
 set -eu
 
 PACKAGES="gcc make autoconf automake pkg-config libgnutls28-dev
-libgsasl-dev libconfuse-dev bats python3 python3-aiosmtpd gnutls-bin
+libgsasl-dev libconfuse-dev libmagic-dev bats python3 python3-aiosmtpd gnutls-bin
 mandoc valgrind"
 
 top=$(cd "$(dirname "$0")" && pwd)

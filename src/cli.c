@@ -26,6 +26,13 @@ enum {
 	OPT_QRETRY,
 	OPT_QHOLD,
 	OPT_QRELEASE,
+	OPT_FROM,
+	OPT_REPLY_TO,
+	OPT_HEADER,
+	OPT_BODY_FILE,
+	OPT_HTML,
+	OPT_DRY_RUN,
+	OPT_BCC,
 };
 
 struct cli_option {
@@ -53,7 +60,28 @@ static const struct cli_option cli_options[] = {
 	    "a line holding only \".\" does not end the message" },
 	{ 'b', NULL, required_argument, "mode",
 	    "m: send (default); p: list the queue; s: SMTP on stdin; "
-	    "i: nothing to do (newaliases)" },
+	    "i: nothing to do (newaliases); a longer argument is --bcc" },
+	{ 's', "subject", required_argument, "subject",
+	    "compose a message with this subject; the body is stdin" },
+	{ 'A', "attach", required_argument, "file[;opts]",
+	    "attach a file (opts: type=T, name=N, inline); without -s, "
+	    "add it to the message on stdin; -Ac and -Am are sendmail's" },
+	{ 'c', "cc", required_argument, "address",
+	    "compose: a Cc recipient" },
+	{ OPT_BCC, "bcc", required_argument, "address",
+	    "compose: a Bcc recipient (also -b address)" },
+	{ OPT_FROM, "from", required_argument, "address",
+	    "compose: the From header (default: the account's)" },
+	{ OPT_REPLY_TO, "reply-to", required_argument, "address",
+	    "compose: the Reply-To header" },
+	{ OPT_HEADER, "header", required_argument, "'Name: value'",
+	    "compose: one more header field" },
+	{ OPT_BODY_FILE, "body-file", required_argument, "file",
+	    "compose: the body text from file instead of stdin" },
+	{ OPT_HTML, "html", required_argument, "file",
+	    "compose: an HTML version of the body (multipart/alternative)" },
+	{ OPT_DRY_RUN, "dry-run", no_argument, NULL,
+	    "write the finished message to stdout instead of sending it" },
 	{ 'q', NULL, optional_argument, NULL,
 	    "deliver the queued messages that are due" },
 	{ 'B', NULL, required_argument, "type",
@@ -75,7 +103,6 @@ static const struct cli_option cli_options[] = {
 	{ 'O', NULL, required_argument, "opt=value", NULL },
 	{ 'L', NULL, required_argument, "tag", NULL },
 	{ 'h', NULL, required_argument, "hops", NULL },
-	{ 'A', NULL, required_argument, "c|m", NULL },
 	{ 'G', NULL, no_argument, NULL, NULL },
 	{ 'U', NULL, no_argument, NULL, NULL },
 	{ 'm', NULL, no_argument, NULL, NULL },
@@ -145,9 +172,35 @@ cli_optname(int val, char *buf, size_t size)
 	return buf;
 }
 
+static void
+cli_list_add(struct cli_list *l, const char *s)
+{
+	l->v = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+	if (l->v == NULL) {
+		fputs("envoi: out of memory\n", stderr);
+		abort();
+	}
+	l->v[l->n++] = s;
+}
+
+void
+cli_release(struct opts *o)
+{
+	free(o->attach.v);
+	free(o->cc.v);
+	free(o->bcc.v);
+	free(o->headers.v);
+	o->attach.v = o->cc.v = o->bcc.v = o->headers.v = NULL;
+}
+
 static int
 cli_mode_b(struct opts *o, const char *arg, struct err *e)
 {
+	/* sendmail's modes are one letter; anything longer is a Bcc. */
+	if (strlen(arg) > 1) {
+		cli_list_add(&o->bcc, arg);
+		return 0;
+	}
 	if (strcmp(arg, "m") == 0)
 		o->mode = CLI_MODE_SEND;
 	else if (strcmp(arg, "p") == 0)
@@ -284,8 +337,42 @@ cli_apply(struct opts *o, int c, const char *arg, struct err *e)
 	case 'v':
 		o->verbose++;
 		break;
-	case 'O': case 'L': case 'h': case 'A': case 'G': case 'U':
-	case 'm': case 'n':
+	case 'A':
+		/* sendmail's -Ac and -Am choose its config files. */
+		if (strcmp(arg, "c") != 0 && strcmp(arg, "m") != 0)
+			cli_list_add(&o->attach, arg);
+		break;
+	case 's':
+		o->subject = arg;
+		o->compose = 1;
+		break;
+	case 'c':
+		cli_list_add(&o->cc, arg);
+		break;
+	case OPT_BCC:
+		cli_list_add(&o->bcc, arg);
+		break;
+	case OPT_FROM:
+		o->from_header = arg;
+		break;
+	case OPT_REPLY_TO:
+		o->reply_to = arg;
+		break;
+	case OPT_HEADER:
+		cli_list_add(&o->headers, arg);
+		break;
+	case OPT_BODY_FILE:
+		o->body_file = arg;
+		o->compose = 1;
+		break;
+	case OPT_HTML:
+		o->html_file = arg;
+		o->compose = 1;
+		break;
+	case OPT_DRY_RUN:
+		o->dry_run = 1;
+		break;
+	case 'O': case 'L': case 'h': case 'G': case 'U': case 'm': case 'n':
 		break;		/* sendmail's; nothing to do for a relay */
 	case OPT_JSON:
 		o->json = 1;
@@ -351,19 +438,31 @@ cli_parse(int argc, char **argv, struct opts *o, struct err *e)
 	}
 	o->rcpts = argv + optind;
 	o->nrcpts = argc - optind;
+	if (!o->compose && (o->cc.n || o->bcc.n || o->from_header ||
+	    o->reply_to || o->headers.n))
+		return err_set(e, ERR_USAGE, "-c, --bcc, --from, --reply-to "
+		    "and --header build a new message: use them with -s");
 	return 0;
 }
 
 void
 cli_usage(FILE *fp)
 {
-	fputs("usage: envoi [-Gimntv] [-A c|m] [-B type] [-b mode] "
-	    "[-C file] [-a account]\n"
-	    "             [-F name] [-f address] [-h hops] [-L tag] "
-	    "[-N dsn] [-O opt=value]\n"
-	    "             [-o option] [-q] [-R ret] [-r address] [-V envid] "
-	    "[-X file]\n"
-	    "             [--] [recipient ...]\n", fp);
+	fputs("usage: envoi [-Gimntv] [-B type] [-b mode] [-C file] "
+	    "[-a account] [-F name]\n"
+	    "             [-f address] [-h hops] [-L tag] [-N dsn] "
+	    "[-O opt=value] [-o option]\n"
+	    "             [-q] [-R ret] [-r address] [-V envid] [-X file] "
+	    "[--] [recipient ...]\n"
+	    "       envoi -s subject [-A file] [-c address] [-b address] "
+	    "[--from address]\n"
+	    "             [--reply-to address] [--header 'Name: value'] "
+	    "[--body-file file]\n"
+	    "             [--html file] [--dry-run] [--] recipient ...\n"
+	    "       envoi -A file [--dry-run] [-t] [recipient ...] < message\n"
+	    "       envoi -bp [--json] | -q | -bs | --queue-retry id | "
+	    "--queue-hold id\n"
+	    "             | --queue-release id | --queue-remove id\n", fp);
 }
 
 void
@@ -394,7 +493,7 @@ cli_help(FILE *fp)
 		fprintf(fp, "  %-26s %s\n", left, c->help);
 	}
 	fputs("\nAccepted for sendmail compatibility and ignored: -O opt=value,"
-	    " -L tag, -h hops,\n-A c|m, -G, -U, -m, -n, and -o options other "
+	    " -L tag, -h hops,\n-Ac, -Am, -G, -U, -m, -n, and -o options other "
 	    "than those above.\n", fp);
 	fputs("\nExit status follows sysexits(3); see envoi(1).\n", fp);
 }

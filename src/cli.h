@@ -60,6 +60,19 @@ struct opts {
 	const char		 *transcript;	/* -X file */
 	int			  quiet;	/* -oeq: no "queued" line */
 	int			  json;		/* --json, with -bp */
+	int			  dry_run;	/* --dry-run: print, don't send */
+
+	/* Compose mode (-s, --body-file or --html); see compose.h. */
+	int			  compose;
+	const char		 *subject;	/* -s */
+	const char		 *from_header;	/* --from */
+	const char		 *reply_to;	/* --reply-to */
+	const char		 *body_file;	/* --body-file */
+	const char		 *html_file;	/* --html */
+	struct cli_list {
+		const char	**v;		/* allocated; strings in argv */
+		size_t		  n;
+	}			  attach, cc, bcc, headers;
 	int			  queue_cmd;	/* enum runq_cmd, QCMD mode */
 	const char		 *queue_id;
 	char			**rcpts;
@@ -72,6 +85,8 @@ struct opts {
  * return -1.
  */
 int	cli_parse(int argc, char **argv, struct opts *o, struct err *e);
+/* Free the lists cli_parse allocated. */
+void	cli_release(struct opts *o);
 void	cli_usage(FILE *);
 void	cli_help(FILE *);
 

@@ -777,6 +777,36 @@ out:
 	return rc;
 }
 
+/* --dry-run: the message as it would go, without the SMTP stuffing. */
+static int
+dry_run(struct job *j, struct err *e)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	size_t i;
+
+	if (j->ctx->opts->verbose) {
+		fprintf(stderr, "envoi: account %s, MAIL FROM:<%s>\n",
+		    j->account.name, j->sender);
+		for (i = 0; i < j->rcpts.n; i++)
+			fprintf(stderr, "envoi: RCPT TO:<%s>\n", j->rcpts.v[i]);
+	}
+	rewind(j->spool);
+	while ((n = getline(&line, &cap, j->spool)) > 0) {
+		const char *p = line;
+
+		if (p[0] == '.')
+			p++, n--;	/* undo the dot-stuffing */
+		fwrite(p, 1, (size_t)n, stdout);
+	}
+	free(line);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		return err_set(e, ERR_IO, "cannot write to stdout: %s",
+		    strerror(errno));
+	return 0;
+}
+
 int
 send_message(struct send_ctx *ctx, struct lineread *lr,
     const struct send_args *args, char *status, size_t statussize,
@@ -812,9 +842,17 @@ send_message(struct send_ctx *ctx, struct lineread *lr,
 	choose_domain(&j);
 	if (load_aliases(&j, e) == -1 || choose_sender(&j, e) == -1)
 		goto out;
-	if (write_message(&j, lr, e) == -1 || collect_rcpts(&j, e) == -1)
+	if (write_message(&j, lr, e) == -1)
 		goto out;
-	rc = deliver(&j, status, statussize, e);
+	if (args->input_done != NULL && args->input_done(args->input_arg,
+	    e) == -1)
+		goto out;
+	if (collect_rcpts(&j, e) == -1)
+		goto out;
+	if (ctx->opts->dry_run)
+		rc = dry_run(&j, e);
+	else
+		rc = deliver(&j, status, statussize, e);
 out:
 	ctx->last_ended = j.msg.ended;
 	if (j.spool != NULL)

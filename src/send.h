@@ -25,6 +25,13 @@ struct send_args {
 	int		  read_rcpts;	/* -t */
 	int		  ignore_dots;	/* -i */
 	int		  smtp_data;	/* input is SMTP DATA (-bs) */
+	/*
+	 * Called once the whole message is spooled, before anything is
+	 * sent: -1 (with e filled) stops the message.  Compose uses it to
+	 * learn whether its writer finished.  NULL: nothing to check.
+	 */
+	int		(*input_done)(void *arg, struct err *e);
+	void		 *input_arg;
 };
 
 struct send_ctx {

@@ -1,0 +1,309 @@
+/*
+ * mime.c - multipart bodies.
+ */
+#include "autoconf.h"
+
+#include <magic.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "encode.h"
+#include "mime.h"
+#include "util.h"
+
+/* Base64 reads a multiple of 57 bytes, so that lines stay whole. */
+#define MIME_BLOCK	(57 * 16384)
+
+void
+mime_boundary(char buf[MIME_BOUNDARY_MAX])
+{
+	unsigned char r[16];
+	size_t i, n;
+
+	if (getentropy(r, sizeof(r)) == -1)
+		for (i = 0; i < sizeof(r); i++)
+			r[i] = (unsigned char)(rand() & 0xff);
+	n = (size_t)snprintf(buf, MIME_BOUNDARY_MAX, "%s",
+	    MIME_BOUNDARY_PREFIX);
+	for (i = 0; i < sizeof(r); i++)
+		n += (size_t)snprintf(buf + n, MIME_BOUNDARY_MAX - n, "%02x",
+		    r[i]);
+}
+
+/* State of the UTF-8 check across blocks: bytes still expected. */
+struct utf8_state {
+	int	need;
+	int	bad;
+};
+
+static void
+utf8_feed(struct utf8_state *u, unsigned char c)
+{
+	if (u->need > 0) {
+		if ((c & 0xc0) != 0x80)
+			u->bad = 1;
+		u->need--;
+		return;
+	}
+	if (c < 0x80)
+		return;
+	if (c >= 0xc2 && c <= 0xdf)
+		u->need = 1;
+	else if (c >= 0xe0 && c <= 0xef)
+		u->need = 2;
+	else if (c >= 0xf0 && c <= 0xf4)
+		u->need = 3;
+	else
+		u->bad = 1;
+}
+
+int
+mime_scan_fd(int fd, const char *boundary, struct mime_scan *s,
+    struct err *e)
+{
+	unsigned char *buf = xmalloc(MIME_BLOCK);
+	char bprefix[MIME_BOUNDARY_MAX + 80];
+	size_t blen;
+	struct utf8_state u = { 0, 0 };
+	uint64_t line = 0;
+	ssize_t n, i;
+	int prev = '\n', ret = -1;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(bprefix, sizeof(bprefix), "--%s", boundary);
+	blen = strlen(bprefix);
+	for (;;) {
+		n = read(fd, buf, MIME_BLOCK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			err_set(e, ERR_IO, "read: %s", strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		for (i = 0; i < n; i++) {
+			unsigned char c = buf[i];
+
+			if (prev == '\r' && c != '\n')
+				s->bare_cr = 1;
+			if (c == '\n') {
+				if (line > 998 + (prev == '\r'))
+					s->longline = 1;
+				line = 0;
+			} else {
+				/* A boundary-like line start, checked once. */
+				/*
+				 * A line that could be a delimiter; one cut
+				 * by the block's end counts, to be safe.
+				 */
+				if (line == 0 && c == '-' &&
+				    ((size_t)(n - i) < blen ||
+				    memcmp(buf + i, bprefix, blen) == 0))
+					s->boundary = 1;
+				line++;
+			}
+			if (c == 0)
+				s->nul = 1;
+			if (c >= 0x80)
+				s->eightbit = 1;
+			utf8_feed(&u, c);
+			prev = c;
+		}
+		s->size += (uint64_t)n;
+	}
+	if (prev == '\r')
+		s->bare_cr = 1;
+	if (line > 998)
+		s->longline = 1;
+	s->utf8 = !u.bad && u.need == 0;
+	ret = 0;
+out:
+	free(buf);
+	return ret;
+}
+
+void
+mime_detect(int fd, const char *name, char *buf, size_t size)
+{
+	magic_t m = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
+	const char *t = NULL;
+	int dup_fd;
+
+	(void)name;
+	if (m != NULL && magic_load(m, NULL) == 0) {
+		/* libmagic may close the descriptor it is given. */
+		if ((dup_fd = dup(fd)) != -1) {
+			t = magic_descriptor(m, dup_fd);
+			close(dup_fd);
+		}
+	}
+	snprintf(buf, size, "%s", t && strchr(t, '/') ? t :
+	    "application/octet-stream");
+	if (m != NULL)
+		magic_close(m);
+	lseek(fd, 0, SEEK_SET);
+}
+
+static enum mime_cte
+mime_choose(int text, const struct mime_scan *s)
+{
+	if (!text || s->nul || s->bare_cr || (s->eightbit && !s->utf8))
+		return MIME_BASE64;
+	if (s->eightbit || s->longline || s->boundary)
+		return MIME_QP;
+	return MIME_7BIT;
+}
+
+static const char *cte_names[MIME_CTE_LAST] = {
+	"7bit", "quoted-printable", "base64"
+};
+
+/* 7bit text: copy with LF made CRLF. */
+static int
+copy_7bit(int fd, FILE *out)
+{
+	char *buf = xmalloc(MIME_BLOCK);
+	ssize_t n, i, start;
+	int prev = '\n', ret = 0;
+
+	while ((n = read(fd, buf, MIME_BLOCK)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			ret = -1;
+			break;
+		}
+		for (start = i = 0; i < n; i++) {
+			if (buf[i] != '\n' ||
+			    (i > 0 ? buf[i - 1] : prev) == '\r')
+				continue;
+			fwrite(buf + start, 1, (size_t)(i - start), out);
+			fwrite("\r\n", 1, 2, out);
+			start = i + 1;
+		}
+		fwrite(buf + start, 1, (size_t)(n - start), out);
+		prev = buf[n - 1];
+	}
+	if (ret == 0 && prev != '\n')
+		fwrite("\r\n", 1, 2, out);
+	free(buf);
+	return ret;
+}
+
+static int
+copy_encoded(int fd, FILE *out, enum mime_cte cte)
+{
+	unsigned char *in = xmalloc(MIME_BLOCK);
+	size_t cap = cte == MIME_QP ? QP_ENCODE_BOUND(MIME_BLOCK) :
+	    B64_ENCODE_BOUND(MIME_BLOCK);
+	char *enc = xmalloc(cap + 64);
+	struct b64_enc b;
+	struct qp_enc q;
+	ssize_t n;
+	size_t k, got = 0;
+	int ret = 0;
+
+	b64_init(&b);
+	qp_init(&q);
+	for (;;) {
+		/* Fill the block, so base64 lines are whole 57-byte runs. */
+		n = read(fd, in + got, MIME_BLOCK - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			ret = -1;
+			break;
+		}
+		got += (size_t)n;
+		if (n > 0 && got < MIME_BLOCK)
+			continue;
+		if (got > 0) {
+			k = cte == MIME_QP ? qp_encode(&q, in, got, enc) :
+			    b64_encode(&b, in, got, enc);
+			fwrite(enc, 1, k, out);
+			got = 0;
+		}
+		if (n == 0)
+			break;
+	}
+	k = cte == MIME_QP ? qp_finish(&q, enc) : b64_finish(&b, enc);
+	fwrite(enc, 1, k, out);
+	/* A QP body that did not end in a line break needs one. */
+	if (cte == MIME_QP && k > 0 && enc[k - 1] != '\n')
+		fwrite("\r\n", 1, 2, out);
+	free(in);
+	free(enc);
+	return ret;
+}
+
+static int
+param_fits(int rc, size_t size)
+{
+	return rc >= 0 && (size_t)rc < size;
+}
+
+int
+mime_write_part(FILE *out, const char *boundary, const struct mime_part *p,
+    const char *name, struct err *e)
+{
+	char type[256], param[2048];
+	struct mime_scan s;
+	enum mime_cte cte;
+	int text, rc;
+
+	if (p->type != NULL)
+		snprintf(type, sizeof(type), "%s", p->type);
+	else
+		mime_detect(p->fd, name, type, sizeof(type));
+	if (lseek(p->fd, 0, SEEK_SET) == -1 ||
+	    mime_scan_fd(p->fd, boundary ? boundary : MIME_BOUNDARY_PREFIX,
+	    &s, e) == -1 ||
+	    lseek(p->fd, 0, SEEK_SET) == -1)
+		return err_set(e, ERR_IO, "cannot read '%s': %s", name,
+		    strerror(errno));
+	text = strncasecmp(type, "text/", 5) == 0;
+	cte = mime_choose(text, &s);
+	if (text && cte == MIME_BASE64 && !p->type_given)
+		snprintf(type, sizeof(type), "application/octet-stream");
+	if (boundary != NULL)
+		fprintf(out, "--%s\r\n", boundary);
+	fprintf(out, "Content-Type: %s", type);
+	if (text && cte != MIME_BASE64)
+		fprintf(out, "; charset=%s", s.eightbit ? "utf-8" : "us-ascii");
+	if (p->filename != NULL && param_fits(rfc2231_param("name",
+	    p->filename, 14 + strlen(type), param, sizeof(param)),
+	    sizeof(param)))
+		fputs(param, out);
+	fprintf(out, "\r\nContent-Transfer-Encoding: %s\r\n", cte_names[cte]);
+	if (p->disposition != 0) {
+		const char *d = p->disposition == 2 ? "inline" : "attachment";
+
+		fprintf(out, "Content-Disposition: %s", d);
+		if (p->filename != NULL && param_fits(rfc2231_param(
+		    "filename", p->filename, 21 + strlen(d), param,
+		    sizeof(param)), sizeof(param)))
+			fputs(param, out);
+		fputs("\r\n", out);
+	}
+	fputs("\r\n", out);
+	if (s.size == 0)
+		return 0;
+	rc = cte == MIME_7BIT ? copy_7bit(p->fd, out) :
+	    copy_encoded(p->fd, out, cte);
+	if (rc == -1)
+		return err_set(e, ERR_IO, "cannot read '%s': %s", name,
+		    strerror(errno));
+	return 0;
+}
+
+void
+mime_close(FILE *out, const char *boundary)
+{
+	fprintf(out, "--%s--\r\n", boundary);
+}
