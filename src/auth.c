@@ -16,7 +16,47 @@
 #include <strings.h>
 
 #include "auth.h"
+#include "dl.h"
 #include "util.h"
+
+/*
+ * The library is loaded on first use (dl.h): every call goes through
+ * this table, filled by gsasl_load().
+ */
+#define GS_API(X) \
+	X(gsasl_callback_set) \
+	X(gsasl_client_start) \
+	X(gsasl_client_support_p) \
+	X(gsasl_done) \
+	X(gsasl_finish) \
+	X(gsasl_free) \
+	X(gsasl_init) \
+	X(gsasl_property_set) \
+	X(gsasl_session_hook_get) \
+	X(gsasl_session_hook_set) \
+	X(gsasl_step64) \
+	X(gsasl_strerror)
+
+static struct {
+#define X(f) __typeof__(&f) f;
+	GS_API(X)
+#undef X
+} gs;
+
+static const char *const gs_names[] = {
+#define X(f) #f,
+	GS_API(X)
+#undef X
+};
+
+static int gs_loaded;
+
+static int
+gsasl_load(struct err *e)
+{
+	return dl_load(GSASL_SONAME, gs_names, (void **)(void *)&gs,
+	    sizeof(gs_names) / sizeof(gs_names[0]), &gs_loaded, e);
+}
 
 static const struct {
 	const char	*name;
@@ -76,10 +116,10 @@ auth_supported(const char *mech)
 	Gsasl *ctx;
 	int ok;
 
-	if (gsasl_init(&ctx) != GSASL_OK)
+	if (gs.gsasl_init(&ctx) != GSASL_OK)
 		return 0;
-	ok = gsasl_client_support_p(ctx, mech);
-	gsasl_done(ctx);
+	ok = gs.gsasl_client_support_p(ctx, mech);
+	gs.gsasl_done(ctx);
 	return ok;
 }
 
@@ -118,6 +158,8 @@ auth_choose(const struct auth_params *p, const char *offered, char *mech,
 {
 	size_t i;
 
+	if (gsasl_load(e) == -1)
+		return -1;
 	if (strcasecmp(p->mechanisms, "on") != 0) {
 		if (choose_forced(p, offered, mech, size) == 0)
 			return 0;
@@ -145,7 +187,7 @@ auth_choose(const struct auth_params *p, const char *offered, char *mech,
 static int
 auth_callback(Gsasl *ctx, Gsasl_session *sctx, Gsasl_property prop)
 {
-	struct auth *a = gsasl_session_hook_get(sctx);
+	struct auth *a = gs.gsasl_session_hook_get(sctx);
 	const char *v = NULL;
 
 	(void)ctx;
@@ -169,28 +211,31 @@ auth_callback(Gsasl *ctx, Gsasl_session *sctx, Gsasl_property prop)
 	}
 	if (v == NULL)
 		return GSASL_NO_CALLBACK;
-	gsasl_property_set(sctx, prop, v);
+	gs.gsasl_property_set(sctx, prop, v);
 	return GSASL_OK;
 }
 
 struct auth *
 auth_start(const struct auth_params *p, const char *mech, struct err *e)
 {
-	struct auth *a = xcalloc(1, sizeof(*a));
+	struct auth *a;
 	int rc;
 
+	if (gsasl_load(e) == -1)
+		return NULL;
+	a = xcalloc(1, sizeof(*a));
 	a->params = p;
-	if ((rc = gsasl_init(&a->ctx)) != GSASL_OK) {
-		err_set(e, ERR_AUTH, "SASL: %s", gsasl_strerror(rc));
+	if ((rc = gs.gsasl_init(&a->ctx)) != GSASL_OK) {
+		err_set(e, ERR_AUTH, "SASL: %s", gs.gsasl_strerror(rc));
 		goto fail;
 	}
-	gsasl_callback_set(a->ctx, auth_callback);
-	if ((rc = gsasl_client_start(a->ctx, mech, &a->session)) !=
+	gs.gsasl_callback_set(a->ctx, auth_callback);
+	if ((rc = gs.gsasl_client_start(a->ctx, mech, &a->session)) !=
 	    GSASL_OK) {
-		err_set(e, ERR_AUTH, "SASL %s: %s", mech, gsasl_strerror(rc));
+		err_set(e, ERR_AUTH, "SASL %s: %s", mech, gs.gsasl_strerror(rc));
 		goto fail;
 	}
-	gsasl_session_hook_set(a->session, a);
+	gs.gsasl_session_hook_set(a->session, a);
 	return a;
 fail:
 	auth_free(a);
@@ -204,16 +249,16 @@ auth_step(struct auth *a, const char *in, char **out, struct err *e)
 	int rc;
 
 	*out = NULL;
-	rc = gsasl_step64(a->session, in ? in : "", &o);
+	rc = gs.gsasl_step64(a->session, in ? in : "", &o);
 	if (rc != GSASL_OK && rc != GSASL_NEEDS_MORE) {
 		if (o != NULL)
-			gsasl_free(o);
-		return err_set(e, ERR_AUTH, "SASL: %s", gsasl_strerror(rc));
+			gs.gsasl_free(o);
+		return err_set(e, ERR_AUTH, "SASL: %s", gs.gsasl_strerror(rc));
 	}
 	*out = xstrdup(o ? o : "");
 	if (o != NULL) {
 		wipe(o, strlen(o));
-		gsasl_free(o);
+		gs.gsasl_free(o);
 	}
 	return rc == GSASL_NEEDS_MORE ? 1 : 0;
 }
@@ -224,8 +269,8 @@ auth_free(struct auth *a)
 	if (a == NULL)
 		return;
 	if (a->session != NULL)
-		gsasl_finish(a->session);
+		gs.gsasl_finish(a->session);
 	if (a->ctx != NULL)
-		gsasl_done(a->ctx);
+		gs.gsasl_done(a->ctx);
 	free(a);
 }

@@ -14,7 +14,39 @@
 
 #include "encode.h"
 #include "mime.h"
+#include "dl.h"
 #include "util.h"
+
+/*
+ * The library is loaded on first use (dl.h): every call goes through
+ * this table, filled by magic_load_lib().
+ */
+#define MG_API(X) \
+	X(magic_close) \
+	X(magic_descriptor) \
+	X(magic_load) \
+	X(magic_open)
+
+static struct {
+#define X(f) __typeof__(&f) f;
+	MG_API(X)
+#undef X
+} mg;
+
+static const char *const mg_names[] = {
+#define X(f) #f,
+	MG_API(X)
+#undef X
+};
+
+static int mg_loaded;
+
+static int
+magic_load_lib(struct err *e)
+{
+	return dl_load(MAGIC_SONAME, mg_names, (void **)(void *)&mg,
+	    sizeof(mg_names) / sizeof(mg_names[0]), &mg_loaded, e);
+}
 
 /* Base64 reads a multiple of 57 bytes, so that lines stay whole. */
 #define MIME_BLOCK	(57 * 16384)
@@ -131,22 +163,27 @@ out:
 void
 mime_detect(int fd, const char *name, char *buf, size_t size)
 {
-	magic_t m = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
+	magic_t m = NULL;
 	const char *t = NULL;
+	struct err e;
 	int dup_fd;
 
 	(void)name;
-	if (m != NULL && magic_load(m, NULL) == 0) {
+	err_init(&e);
+	/* Without libmagic, every file is plain data: still correct. */
+	if (magic_load_lib(&e) == 0)
+		m = mg.magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
+	if (m != NULL && mg.magic_load(m, NULL) == 0) {
 		/* libmagic may close the descriptor it is given. */
 		if ((dup_fd = dup(fd)) != -1) {
-			t = magic_descriptor(m, dup_fd);
+			t = mg.magic_descriptor(m, dup_fd);
 			close(dup_fd);
 		}
 	}
 	snprintf(buf, size, "%s", t && strchr(t, '/') ? t :
 	    "application/octet-stream");
 	if (m != NULL)
-		magic_close(m);
+		mg.magic_close(m);
 	lseek(fd, 0, SEEK_SET);
 }
 

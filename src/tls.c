@@ -20,7 +20,63 @@
 
 #include "net.h"
 #include "tls.h"
+#include "dl.h"
 #include "util.h"
+
+/*
+ * The library is loaded on first use (dl.h): every call goes through
+ * this table, filled by gnutls_load().
+ */
+#define GT_API(X) \
+	X(gnutls_bye) \
+	X(gnutls_certificate_allocate_credentials) \
+	X(gnutls_certificate_free_credentials) \
+	X(gnutls_certificate_set_x509_system_trust) \
+	X(gnutls_certificate_set_x509_trust_file) \
+	X(gnutls_certificate_type_get) \
+	X(gnutls_certificate_verification_status_print) \
+	X(gnutls_cipher_get) \
+	X(gnutls_cipher_get_name) \
+	X(gnutls_credentials_set) \
+	X(gnutls_deinit) \
+	X(gnutls_error_is_fatal) \
+	X(gnutls_free) \
+	X(gnutls_handshake) \
+	X(gnutls_init) \
+	X(gnutls_protocol_get_name) \
+	X(gnutls_protocol_get_version) \
+	X(gnutls_record_check_pending) \
+	X(gnutls_record_recv) \
+	X(gnutls_record_send) \
+	X(gnutls_server_name_set) \
+	X(gnutls_session_get_verify_cert_status) \
+	X(gnutls_session_set_verify_cert) \
+	X(gnutls_set_default_priority) \
+	X(gnutls_strerror) \
+	X(gnutls_transport_set_ptr) \
+	X(gnutls_transport_set_pull_function) \
+	X(gnutls_transport_set_push_function)
+
+static struct {
+#define X(f) __typeof__(&f) f;
+	GT_API(X)
+#undef X
+} gt;
+
+static const char *const gt_names[] = {
+#define X(f) #f,
+	GT_API(X)
+#undef X
+};
+
+static int gt_loaded;
+
+static int
+gnutls_load(struct err *e)
+{
+	return dl_load(GNUTLS_SONAME, gt_names, (void **)(void *)&gt,
+	    sizeof(gt_names) / sizeof(gt_names[0]), &gt_loaded, e);
+}
 
 struct tls {
 	gnutls_session_t			 session;
@@ -69,25 +125,25 @@ tls_fail(struct tls *t, int rc, const char *what, struct err *e)
 	if (rc == GNUTLS_E_PUSH_ERROR || rc == GNUTLS_E_PULL_ERROR ||
 	    rc == GNUTLS_E_PREMATURE_TERMINATION)
 		return err_set(e, ERR_TEMP, "%s: connection lost (%s)", what,
-		    gnutls_strerror(rc));
-	return err_set(e, ERR_TLS, "%s: %s", what, gnutls_strerror(rc));
+		    gt.gnutls_strerror(rc));
+	return err_set(e, ERR_TLS, "%s: %s", what, gt.gnutls_strerror(rc));
 }
 
 /* Explain why verification failed, in GnuTLS's words. */
 static int
 tls_verify_error(struct tls *t, struct err *e)
 {
-	unsigned int status = gnutls_session_get_verify_cert_status(
+	unsigned int status = gt.gnutls_session_get_verify_cert_status(
 	    t->session);
 	gnutls_certificate_type_t type =
-	    gnutls_certificate_type_get(t->session);
+	    gt.gnutls_certificate_type_get(t->session);
 	gnutls_datum_t out = { NULL, 0 };
 
-	if (status != 0 && gnutls_certificate_verification_status_print(
+	if (status != 0 && gt.gnutls_certificate_verification_status_print(
 	    status, type, &out, 0) == 0) {
 		err_set(e, ERR_TLS, "TLS certificate verification failed: %s",
 		    (const char *)out.data);
-		gnutls_free(out.data);
+		(*gt.gnutls_free)(out.data);
 		return -1;
 	}
 	return err_set(e, ERR_TLS, "TLS certificate verification failed");
@@ -98,52 +154,55 @@ tls_setup(struct tls *t, const struct tls_params *p, struct err *e)
 {
 	int rc;
 
-	if ((rc = gnutls_certificate_allocate_credentials(&t->cred)) < 0)
-		return err_set(e, ERR_TLS, "TLS: %s", gnutls_strerror(rc));
+	if ((rc = gt.gnutls_certificate_allocate_credentials(&t->cred)) < 0)
+		return err_set(e, ERR_TLS, "TLS: %s", gt.gnutls_strerror(rc));
 	if (p->trust_file != NULL) {
-		rc = gnutls_certificate_set_x509_trust_file(t->cred,
+		rc = gt.gnutls_certificate_set_x509_trust_file(t->cred,
 		    p->trust_file, GNUTLS_X509_FMT_PEM);
 		if (rc <= 0)
 			return err_set(e, ERR_CONFIG, "cannot load trust file "
 			    "'%s': %s", p->trust_file, rc == 0 ?
-			    "no certificates in it" : gnutls_strerror(rc));
+			    "no certificates in it" : gt.gnutls_strerror(rc));
 	} else {
-		rc = gnutls_certificate_set_x509_system_trust(t->cred);
+		rc = gt.gnutls_certificate_set_x509_system_trust(t->cred);
 		if (rc <= 0)
 			return err_set(e, ERR_TLS, "cannot load the system "
 			    "trust store: %s", rc == 0 ? "it is empty" :
-			    gnutls_strerror(rc));
+			    gt.gnutls_strerror(rc));
 	}
-	if ((rc = gnutls_init(&t->session, GNUTLS_CLIENT)) < 0)
-		return err_set(e, ERR_TLS, "TLS: %s", gnutls_strerror(rc));
-	if ((rc = gnutls_set_default_priority(t->session)) < 0 ||
-	    (rc = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE,
+	if ((rc = gt.gnutls_init(&t->session, GNUTLS_CLIENT)) < 0)
+		return err_set(e, ERR_TLS, "TLS: %s", gt.gnutls_strerror(rc));
+	if ((rc = gt.gnutls_set_default_priority(t->session)) < 0 ||
+	    (rc = gt.gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE,
 	    t->cred)) < 0)
-		return err_set(e, ERR_TLS, "TLS: %s", gnutls_strerror(rc));
+		return err_set(e, ERR_TLS, "TLS: %s", gt.gnutls_strerror(rc));
 	/* SNI is for names only (RFC 6066 section 3). */
 	if (!is_ip_literal(p->hostname))
-		gnutls_server_name_set(t->session, GNUTLS_NAME_DNS,
+		gt.gnutls_server_name_set(t->session, GNUTLS_NAME_DNS,
 		    p->hostname, strlen(p->hostname));
-	gnutls_session_set_verify_cert(t->session, p->hostname, 0);
-	gnutls_transport_set_ptr(t->session, t);
-	gnutls_transport_set_push_function(t->session, tls_push);
-	gnutls_transport_set_pull_function(t->session, tls_pull);
+	gt.gnutls_session_set_verify_cert(t->session, p->hostname, 0);
+	gt.gnutls_transport_set_ptr(t->session, t);
+	gt.gnutls_transport_set_push_function(t->session, tls_push);
+	gt.gnutls_transport_set_pull_function(t->session, tls_pull);
 	return 0;
 }
 
 struct tls *
 tls_start(int fd, const struct tls_params *p, struct err *e)
 {
-	struct tls *t = xcalloc(1, sizeof(*t));
+	struct tls *t;
 	int rc;
 
+	if (gnutls_load(e) == -1)
+		return NULL;
+	t = xcalloc(1, sizeof(*t));
 	t->fd = fd;
 	if (tls_setup(t, p, e) == -1)
 		goto fail;
 	t->deadline = now_ms() + p->timeout_ms;
 	do {
-		rc = gnutls_handshake(t->session);
-	} while (rc < 0 && gnutls_error_is_fatal(rc) == 0 && !t->timed_out);
+		rc = gt.gnutls_handshake(t->session);
+	} while (rc < 0 && gt.gnutls_error_is_fatal(rc) == 0 && !t->timed_out);
 	if (rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
 		tls_verify_error(t, e);
 		goto fail;
@@ -166,7 +225,7 @@ tls_read(struct tls *t, void *buf, size_t len, int64_t deadline,
 
 	t->deadline = deadline;
 	do {
-		n = gnutls_record_recv(t->session, buf, len);
+		n = gt.gnutls_record_recv(t->session, buf, len);
 	} while (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED);
 	if (n >= 0)
 		return n;
@@ -183,7 +242,7 @@ tls_write(struct tls *t, const void *buf, size_t len, int64_t deadline,
 
 	t->deadline = deadline;
 	while (done < len) {
-		n = gnutls_record_send(t->session, p + done, len - done);
+		n = gt.gnutls_record_send(t->session, p + done, len - done);
 		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
 			continue;
 		if (n < 0)
@@ -196,15 +255,15 @@ tls_write(struct tls *t, const void *buf, size_t len, int64_t deadline,
 size_t
 tls_pending(struct tls *t)
 {
-	return gnutls_record_check_pending(t->session);
+	return gt.gnutls_record_check_pending(t->session);
 }
 
 const char *
 tls_describe(struct tls *t, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s / %s",
-	    gnutls_protocol_get_name(gnutls_protocol_get_version(t->session)),
-	    gnutls_cipher_get_name(gnutls_cipher_get(t->session)));
+	    gt.gnutls_protocol_get_name(gt.gnutls_protocol_get_version(t->session)),
+	    gt.gnutls_cipher_get_name(gt.gnutls_cipher_get(t->session)));
 	return buf;
 }
 
@@ -216,11 +275,11 @@ tls_free(struct tls *t, int64_t deadline)
 	if (t->session != NULL) {
 		if (deadline > 0) {
 			t->deadline = deadline;
-			gnutls_bye(t->session, GNUTLS_SHUT_WR);
+			gt.gnutls_bye(t->session, GNUTLS_SHUT_WR);
 		}
-		gnutls_deinit(t->session);
+		gt.gnutls_deinit(t->session);
 	}
 	if (t->cred != NULL)
-		gnutls_certificate_free_credentials(t->cred);
+		gt.gnutls_certificate_free_credentials(t->cred);
 	free(t);
 }
