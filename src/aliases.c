@@ -27,7 +27,12 @@ static int
 aliases_check_target(const char *t, const char *path, unsigned long line,
     struct err *e)
 {
-	if (t[0] == '|' || t[0] == '/' || strncasecmp(t, ":include:", 9) == 0)
+	const char *u = t;
+
+	/* A quoted "|command" is still a command. */
+	while (*u == '"' || *u == ' ' || *u == '\t')
+		u++;
+	if (u[0] == '|' || u[0] == '/' || strncasecmp(u, ":include:", 9) == 0)
 		return err_set(e, ERR_CONFIG, "%s:%lu: '%s': envoi relays to "
 		    "a smarthost and cannot deliver to commands or files",
 		    path, line, t);

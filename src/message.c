@@ -290,6 +290,7 @@ has_8bit(const char *p, size_t len)
 	return (acc & UINT64_C(0x8080808080808080)) != 0;
 }
 
+
 /* Write one line segment of the body; a lone dot ends the input. */
 static void
 emit(struct writer *w, const char *p, size_t len, int eol)
@@ -482,6 +483,9 @@ write_field(struct writer *w, const struct message_field *f,
 		goto out;
 	}
 	put_field(w->out, name, prefix, v, len);
+	/* Raw 8-bit header text (RFC 6532) makes the message 8-bit too. */
+	if (!m->eightbit && has_8bit(v, len))
+		m->eightbit = 1;
 out:
 	free(nv);
 	return rc;

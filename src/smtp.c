@@ -560,10 +560,17 @@ rcpt_judge(struct smtp_session *s, const char *rcpt, struct rcpt_tally *t)
 		t->deferred++;
 	else
 		t->refused++;
-	/* A permanent refusal is the more useful thing to report. */
+	/* A permanent refusal is the more useful thing to report... */
 	if (t->first.kind == ERR_NONE ||
 	    (t->first.kind == ERR_TEMP && e.kind != ERR_TEMP))
 		t->first = e;
+	else if (t->first.kind == e.kind) {
+		/* ...and every refused recipient is named. */
+		size_t n = strlen(t->first.msg);
+
+		snprintf(t->first.msg + n, sizeof(t->first.msg) - n, "; %s",
+		    e.msg);
+	}
 }
 
 static int
