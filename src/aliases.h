@@ -31,8 +31,8 @@ struct aliases {
 };
 
 /*
- * Read path into a; errors name file and line: ERR_CONFIG for syntax
- * and refused targets, ERR_NOINPUT when the file cannot be read.
+ * Read path into a; errors name file and line: ERR_CONFIG for syntax,
+ * refused targets, and a file that cannot be read.
  */
 int	aliases_load(struct aliases *a, const char *path, struct err *e);
 void	aliases_release(struct aliases *a);

@@ -165,6 +165,8 @@ answer_error(struct bsmtp *b, const struct err *e)
 	log_sanitize(clean, sizeof(clean), e->msg, strlen(e->msg));
 	switch (err_class(e->kind)) {
 	case ERR_CLASS_TEMP:
+	case ERR_CLASS_HOLD:
+		/* Not queued: the client keeps it and tries again. */
 		reply(b, "451 4.3.0 %s", clean);
 		break;
 	default:
@@ -196,14 +198,25 @@ cmd_data(struct bsmtp *b)
 	args.nrcpts = b->rcpts.n;
 	args.smtp_data = 1;
 	err_init(&e);
+	status[0] = '\0';
 	if (send_message(&b->ctx, b->lr, &args, status, sizeof(status),
 	    &e) == 0) {
 		log_sanitize(clean, sizeof(clean), status, strlen(status));
-		reply(b, "250 2.0.0 delivered (%s)", clean);
+		if (b->ctx.last_queued)
+			reply(b, "250 2.0.0 queued as %s", b->ctx.last_id);
+		else
+			reply(b, "250 2.0.0 delivered (%s)", clean);
 	} else {
 		if (!b->ctx.last_ended)
 			drain(b);
-		answer_error(b, &e);
+		if (b->ctx.last_queued == 2) {
+			/* Held in the queue: safe, but someone must act. */
+			log_sanitize(clean, sizeof(clean), e.msg,
+			    strlen(e.msg));
+			reply(b, "250 2.0.0 queued as %s, held: %s",
+			    b->ctx.last_id, clean);
+		} else
+			answer_error(b, &e);
 	}
 	transaction_reset(b);
 }
@@ -291,14 +304,19 @@ bsmtp_run(const struct opts *o, int in, int out, struct err *e)
 	memset(&b, 0, sizeof(b));
 	b.out = out;
 	strlist_init(&b.rcpts);
+	if (gethostname(b.host, sizeof(b.host)) == -1 || b.host[0] == '\0')
+		snprintf(b.host, sizeof(b.host), "localhost");
+	b.host[sizeof(b.host) - 1] = '\0';
 	if (send_init(&b.ctx, o, e) == -1) {
+		char clean[512];
+
+		/* Tell the client why, in its own language, then stop. */
+		log_sanitize(clean, sizeof(clean), e->msg, strlen(e->msg));
+		reply(&b, "421 4.3.0 %s %s", b.host, clean);
 		send_release(&b.ctx);
 		return -1;
 	}
 	b.ctx.keep_open = 1;
-	if (gethostname(b.host, sizeof(b.host)) == -1 || b.host[0] == '\0')
-		snprintf(b.host, sizeof(b.host), "localhost");
-	b.host[sizeof(b.host) - 1] = '\0';
 	b.lr = xmalloc(sizeof(*b.lr));
 	lineread_init(b.lr, in);
 	rc = serve(&b);

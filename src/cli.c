@@ -256,9 +256,13 @@ cli_notify(struct opts *o, const char *arg, struct err *e)
 		if (*p == ',')
 			p++;
 	}
-	if (*arg == '\0')
-		return err_set(e, ERR_USAGE, "empty -N");
-	o->dsn_notify = arg;
+	if (*arg == '\0' || strlen(arg) >= sizeof(o->dsn_notify_buf))
+		return err_set(e, ERR_USAGE, "bad -N '%s'", arg);
+	/* RFC 3461 4.1 spells the keywords in upper case. */
+	for (p = arg; *p; p++)
+		o->dsn_notify_buf[p - arg] = (char)toupper((unsigned char)*p);
+	o->dsn_notify_buf[p - arg] = '\0';
+	o->dsn_notify = o->dsn_notify_buf;
 	return 0;
 }
 
@@ -448,7 +452,7 @@ cli_parse(int argc, char **argv, struct opts *o, struct err *e)
 void
 cli_usage(FILE *fp)
 {
-	fputs("usage: envoi [-Gimntv] [-B type] [-b mode] [-C file] "
+	fputs("usage: envoi [-GUimntv] [-B type] [-b mode] [-C file] "
 	    "[-a account] [-F name]\n"
 	    "             [-f address] [-h hops] [-L tag] [-N dsn] "
 	    "[-O opt=value] [-o option]\n"

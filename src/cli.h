@@ -54,7 +54,8 @@ struct opts {
 	int			  verbose;	/* -v */
 	enum cli_body		  body;		/* -B */
 	enum cli_delivery	  delivery;	/* -od */
-	const char		 *dsn_notify;	/* -N, checked */
+	const char		 *dsn_notify;	/* -N, checked, upper case */
+	char			  dsn_notify_buf[32];
 	const char		 *dsn_ret;	/* -R: "FULL" or "HDRS" */
 	const char		 *dsn_envid;	/* -V */
 	const char		 *transcript;	/* -X file */

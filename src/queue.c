@@ -424,6 +424,30 @@ queue_envelope_init(struct queue_envelope *env)
 }
 
 void
+queue_envelope_keep(struct queue_envelope *qe, const struct strlist *keep)
+{
+	struct queue_envelope n;
+	size_t i, k;
+
+	queue_envelope_init(&n);
+	for (i = 0; i < qe->nrcpts; i++)
+		for (k = 0; k < keep->n; k++)
+			if (strcmp(qe->rcpts[i].addr, keep->v[k]) == 0) {
+				queue_envelope_add_rcpt(&n, qe->rcpts[i].addr,
+				    qe->rcpts[i].notify);
+				break;
+			}
+	for (i = 0; i < qe->nrcpts; i++) {
+		free(qe->rcpts[i].addr);
+		free(qe->rcpts[i].notify);
+	}
+	free(qe->rcpts);
+	qe->rcpts = n.rcpts;
+	qe->nrcpts = n.nrcpts;
+	qe->rcptcap = n.rcptcap;
+}
+
+void
 queue_envelope_release(struct queue_envelope *env)
 {
 	size_t i;

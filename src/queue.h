@@ -165,6 +165,9 @@ void	queue_envelope_add_rcpt(struct queue_envelope *, const char *addr,
  * group or others is refused with ERR_CONFIG; one that cannot be created
  * or opened is ERR_CANTCREAT.  queue_close frees what q holds.
  */
+/* Keep only the recipients whose address is in keep (order kept). */
+void	queue_envelope_keep(struct queue_envelope *, const struct strlist *keep);
+
 int	queue_open(struct queue *q, const char *dir, struct err *e);
 void	queue_close(struct queue *q);
 

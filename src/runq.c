@@ -194,9 +194,9 @@ runq_settle(struct send_ctx *ctx, struct queue *q, struct queue_entry *ent,
 	switch (err_class(result->kind)) {
 	case ERR_CLASS_TEMP:
 		if (qe->created > 0 && now - qe->created >= a->queue_max_age) {
-			snprintf(reason, sizeof(reason), "gave up after %s in "
-			    "the queue; last error: %s", a->queue_max_age_name,
-			    result->msg);
+			snprintf(reason, sizeof(reason), "5.4.7 gave up after "
+			    "%s in the queue; last error: %s",
+			    a->queue_max_age_name, result->msg);
 			break;
 		}
 		qe->next_try = now + runq_backoff(qe->attempts);
@@ -246,6 +246,35 @@ is_utf8(const char *s)
 	return 0;
 }
 
+/*
+ * rcpt_policy "partial" during a queue run: the message went to some
+ * recipients.  The rejected ones get a notice; the deferred ones stay
+ * in the entry for the next try (e becomes that deferral), else the
+ * entry is done (e stays clear).
+ */
+static void
+runq_partial(struct send_ctx *ctx, struct queue *q, struct queue_entry *ent,
+    struct queue_envelope *qe, const struct account *a,
+    const struct smtp_result *res, struct err *e)
+{
+	struct queue_envelope rej;
+	size_t i;
+
+	if (res->rejected.n > 0) {
+		queue_envelope_init(&rej);
+		queue_envelope_set(&rej.sender, qe->sender);
+		for (i = 0; i < res->rejected.n; i++)
+			queue_envelope_add_rcpt(&rej, res->rejected.v[i], NULL);
+		bounce(ctx, q, ent, &rej, a, res->refused.msg);
+		queue_envelope_release(&rej);
+	}
+	if (res->deferred.n > 0) {
+		queue_envelope_keep(qe, &res->deferred);
+		err_set(e, ERR_TEMP, "%s", res->refused.kind == ERR_TEMP ?
+		    res->refused.msg : "some recipients were deferred");
+	}
+}
+
 /* Send a locked, loaded entry; settle the outcome. */
 static void
 runq_send(struct send_ctx *ctx, struct queue *q, struct queue_entry *ent,
@@ -263,6 +292,7 @@ runq_send(struct send_ctx *ctx, struct queue *q, struct queue_entry *ent,
 
 	err_init(&e);
 	err_init(&se);
+	memset(&res, 0, sizeof(res));
 	rcpts = xcalloc(qe->nrcpts, sizeof(*rcpts));
 	memset(&env, 0, sizeof(env));
 	for (i = 0; i < qe->nrcpts; i++) {
@@ -286,8 +316,12 @@ runq_send(struct send_ctx *ctx, struct queue *q, struct queue_entry *ent,
 		if ((s = send_session(ctx, a, &e)) == NULL) {
 			if (err_class(e.kind) != ERR_CLASS_PERM)
 				down_add(down, a->name, &e);
-		} else if (smtp_send(s, &env, &res, &e) == 0)
-			err_init(&e);	/* refusals with partial: done */
+		} else if (smtp_send(s, &env, &res, &e) == 0) {
+			err_init(&e);
+			if (res.refused.kind != ERR_NONE)
+				runq_partial(ctx, q, ent, qe, a, &res, &e);
+		}
+		smtp_result_release(&res);
 	}
 	switch (e.kind == ERR_NONE ? ERR_CLASS_OK : err_class(e.kind)) {
 	case ERR_CLASS_OK:
@@ -343,8 +377,9 @@ runq_one(struct send_ctx *ctx, struct queue *q, const char *id, int force,
 	if (config_account(&ctx->config, qe.account, NULL, &a, &e) == -1) {
 		struct err se;
 
-		err_set(&e, ERR_CONFIG, "%s", e.msg);
+		/* The account left the configuration: a human must act. */
 		st->held++;
+		queue_envelope_set(&qe.last_error, e.msg);
 		err_init(&se);
 		if (queue_hold(q, &ent, &qe, &se) == -1)
 			log_warn("%s", se.msg);

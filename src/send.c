@@ -661,7 +661,13 @@ out:
 }
 
 /* One attempt over the account's session. */
-static int
+enum attempt_result {
+	ATTEMPT_FAILED = -1,
+	ATTEMPT_SENT = 0,
+	ATTEMPT_PARTIAL = 1,	/* sent to some; res says who was not */
+};
+
+static enum attempt_result
 attempt(struct job *j, struct smtp_result *res, struct err *e)
 {
 	struct smtp_envelope env;
@@ -671,22 +677,23 @@ attempt(struct job *j, struct smtp_result *res, struct err *e)
 
 	memset(res, 0, sizeof(*res));
 	err_init(&res->refused);
+	strlist_init(&res->deferred);
+	strlist_init(&res->rejected);
 	fill_envelope(j, &env);
 	if ((s = send_session(j->ctx, &j->account, e)) == NULL) {
 		log_outcome(j, tls, NULL, "failed", e->msg);
-		return -1;
+		return ATTEMPT_FAILED;
 	}
 	smtp_tls_info(s, tls, sizeof(tls));
 	rc = smtp_send(s, &env, res, e);
 	if (rc == 0 && res->refused.kind != ERR_NONE) {
-		/* partial: delivered to some, refused others. */
 		log_outcome(j, tls, res, "partial", res->refused.msg);
 		*e = res->refused;
-		return -1;
+		return ATTEMPT_PARTIAL;
 	}
 	log_outcome(j, tls, res, rc == 0 ? "sent" : "failed",
 	    rc == 0 ? NULL : e->msg);
-	return rc;
+	return rc == 0 ? ATTEMPT_SENT : ATTEMPT_FAILED;
 }
 
 static void
@@ -698,6 +705,44 @@ report_queued(struct job *j, const char *id, const char *why)
 		log_error("queued as %s, will retry: %s", id, why);
 	else
 		log_error("queued as %s", id);
+}
+
+/*
+ * The message went to some recipients; the deferred ones wait in the
+ * queue (unless the policy is "never"), the rejected ones are reported.
+ */
+static int
+deliver_partial(struct job *j, struct queue *q, struct queue_entry *ent,
+    struct queue_envelope *qe, int queued, struct smtp_result *res,
+    struct err *e)
+{
+	const struct account *a = &j->account;
+	struct err why = *e, qerr, temp;
+
+	err_init(&qerr);
+	if (res->deferred.n == 0 || strcmp(a->queue, "never") == 0) {
+		if (queued && queue_remove(q, ent, &qerr) == -1)
+			log_warn("%s", qerr.msg);
+		return -1;	/* e: the refusals (or deferrals) */
+	}
+	queue_envelope_keep(qe, &res->deferred);
+	if (!queued && enqueue(j, q, ent, qe, &qerr) == -1) {
+		err_set(e, qerr.kind, "%s; and the message could not be "
+		    "queued for the deferred recipients: %s", why.msg,
+		    qerr.msg);
+		return -1;
+	}
+	if (queued && queue_update_envelope(q, ent, qe, &qerr) == -1)
+		log_warn("%s", qerr.msg);
+	err_set(&temp, ERR_TEMP, "deferred by the server");
+	if (runq_settle(j->ctx, q, ent, qe, a, &temp, 0, &qerr) == -1)
+		log_warn("%s", qerr.msg);
+	j->ctx->last_queued = 1;
+	snprintf(j->ctx->last_id, sizeof(j->ctx->last_id), "%s", ent->id);
+	report_queued(j, ent->id, why.msg);
+	if (res->rejected.n > 0)
+		return -1;	/* still tell about the rejected ones */
+	return 0;
 }
 
 /*
@@ -718,11 +763,20 @@ deliver(struct job *j, char *status, size_t statussize, struct err *e)
 	struct queue_envelope qe;
 	struct smtp_result res;
 	struct err qerr;
+	char why[ERR_MSGMAX];
 	int queued = 0, rc = -1;
+	enum attempt_result ar;
 
 	memset(&q, 0, sizeof(q));
+	memset(&res, 0, sizeof(res));
+	strlist_init(&res.deferred);
+	strlist_init(&res.rejected);
 	queue_entry_init(&ent);
 	queue_envelope_of(j, &qe);
+	j->ctx->last_queued = 0;
+	j->ctx->last_id[0] = '\0';
+	if (status != NULL)
+		status[0] = '\0';
 	if (first) {
 		if (enqueue(j, &q, &ent, &qe, e) == -1)
 			goto out;
@@ -730,44 +784,54 @@ deliver(struct job *j, char *status, size_t statussize, struct err *e)
 		if (queue_only) {
 			queue_unlock(&ent);
 			report_queued(j, ent.id, NULL);
+			j->ctx->last_queued = 1;
+			snprintf(j->ctx->last_id, sizeof(j->ctx->last_id), "%s",
+			    ent.id);
 			rc = 0;
 			goto out;
 		}
 	}
-	rc = attempt(j, &res, e);
+	ar = attempt(j, &res, e);
 	if (status != NULL)
 		snprintf(status, statussize, "%s", res.status);
-	if (rc == 0 || res.accepted > 0) {
-		/* Delivered (to some, with rcpt_policy "partial"). */
+	if (ar == ATTEMPT_SENT) {
 		err_init(&qerr);
 		if (queued && queue_remove(&q, &ent, &qerr) == -1)
 			log_warn("%s", qerr.msg);
-		if (rc == 0 && !j->ctx->in_runq)
+		if (!j->ctx->in_runq)
 			runq_catch_up(j->ctx, a);
+		rc = 0;
+		goto out;
+	}
+	if (ar == ATTEMPT_PARTIAL) {
+		rc = deliver_partial(j, &q, &ent, &qe, queued, &res, e);
 		goto out;
 	}
 	if (strcmp(a->queue, "never") == 0 && !queued)
 		goto out;
 	err_init(&qerr);
+	snprintf(why, sizeof(why), "%s", e->msg);
 	if (!queued && enqueue(j, &q, &ent, &qe, &qerr) == -1) {
 		err_set(e, qerr.kind, "%s; and the message could not be "
-		    "queued either: %s", e->msg, qerr.msg);
+		    "queued either: %s", why, qerr.msg);
 		goto out;
 	}
 	if (runq_settle(j->ctx, &q, &ent, &qe, a, e, 0, &qerr) == -1)
 		log_warn("%s", qerr.msg);
+	snprintf(j->ctx->last_id, sizeof(j->ctx->last_id), "%s", ent.id);
 	if (err_class(e->kind) == ERR_CLASS_TEMP) {
-		report_queued(j, ent.id, e->msg);
+		report_queued(j, ent.id, why);
+		j->ctx->last_queued = 1;
 		rc = 0;
 	} else {
-		char why[ERR_MSGMAX];
-
-		snprintf(why, sizeof(why), "%s", e->msg);
+		if (err_class(e->kind) == ERR_CLASS_HOLD)
+			j->ctx->last_queued = 2;	/* held */
 		err_set(e, e->kind, "%s (the message is kept in %s as %s)",
 		    why, err_class(e->kind) == ERR_CLASS_HOLD ?
 		    "the queue, held," : "the queue's failed/ area", ent.id);
 	}
 out:
+	smtp_result_release(&res);
 	queue_unlock(&ent);
 	queue_envelope_release(&qe);
 	if (q.dir != NULL)

@@ -51,6 +51,8 @@ struct send_ctx {
 	int			 last_ended;	/* the last input was read to
 						   its end (its final dot) */
 	int			 in_runq;	/* no catch-up from inside */
+	int			 last_queued;	/* 1 queued, 2 held */
+	char			 last_id[64];	/* its queue ID */
 };
 
 /* Load the configuration (the -C file, else the default one). */

@@ -541,6 +541,7 @@ struct rcpt_tally {
 	size_t		refused;
 	size_t		deferred;
 	struct err	first;		/* the first refusal or deferral */
+	struct smtp_result *res;	/* where the addresses go */
 };
 
 static void
@@ -556,10 +557,13 @@ rcpt_judge(struct smtp_session *s, const char *rcpt, struct rcpt_tally *t)
 	snprintf(what, sizeof(what), "recipient <%s>", rcpt);
 	err_init(&e);
 	reply_fail(s, ERR_RCPT, what, &e);
-	if (e.kind == ERR_TEMP)
+	if (e.kind == ERR_TEMP) {
 		t->deferred++;
-	else
+		strlist_add(&t->res->deferred, rcpt);
+	} else {
 		t->refused++;
+		strlist_add(&t->res->rejected, rcpt);
+	}
 	/* A permanent refusal is the more useful thing to report... */
 	if (t->first.kind == ERR_NONE ||
 	    (t->first.kind == ERR_TEMP && e.kind != ERR_TEMP))
@@ -669,6 +673,7 @@ smtp_envelope(struct smtp_session *s, const struct smtp_envelope *env,
 
 	memset(&t, 0, sizeof(t));
 	err_init(&t.first);
+	t.res = res;
 	if (smtp_can_carry(s, env, e) == -1)
 		return -1;
 	mail_params(s, env, params, sizeof(params));
@@ -754,6 +759,8 @@ smtp_send(struct smtp_session *s, const struct smtp_envelope *env,
 
 	memset(res, 0, sizeof(*res));
 	err_init(&res->refused);
+	strlist_init(&res->deferred);
+	strlist_init(&res->rejected);
 	if (s->broken)
 		return err_set(e, ERR_SOFTWARE, "smtp_send: broken session");
 	if (smtp_envelope(s, env, res, e) == -1 ||
@@ -766,6 +773,13 @@ smtp_send(struct smtp_session *s, const struct smtp_envelope *env,
 	if (rc == -1)
 		smtp_rset(s);
 	return rc;
+}
+
+void
+smtp_result_release(struct smtp_result *res)
+{
+	strlist_release(&res->deferred);
+	strlist_release(&res->rejected);
 }
 
 const char *

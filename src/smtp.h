@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "util.h"
 
 enum smtp_tls {
 	SMTP_TLS_STARTTLS,	/* plain connect, then STARTTLS (required) */
@@ -54,8 +55,13 @@ struct smtp_envelope {
 struct smtp_result {
 	char		status[256];	/* the server's last reply */
 	size_t		accepted;	/* recipients the server took */
-	struct err	refused;	/* with partial: the first refusal */
+	struct err	refused;	/* with partial: what was refused */
+	struct strlist	deferred;	/* recipients answered 4xx */
+	struct strlist	rejected;	/* recipients answered 5xx */
 };
+
+/* Free the lists of a result smtp_send filled. */
+void			 smtp_result_release(struct smtp_result *);
 
 struct smtp_session;
 

@@ -141,6 +141,10 @@ tls_verify_error(struct tls *t, struct err *e)
 
 	if (status != 0 && gt.gnutls_certificate_verification_status_print(
 	    status, type, &out, 0) == 0) {
+		size_t n = strlen((const char *)out.data);
+
+		while (n > 0 && ((char *)out.data)[n - 1] == ' ')
+			((char *)out.data)[--n] = '\0';
 		err_set(e, ERR_TLS, "TLS certificate verification failed: %s",
 		    (const char *)out.data);
 		(*gt.gnutls_free)(out.data);
