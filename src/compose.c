@@ -16,6 +16,8 @@
  */
 #include "autoconf.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -96,6 +98,7 @@ attachment_parse(const char *arg, struct attachment *a, struct err *e)
 {
 	const char *p, *semi;
 	char *tok, *t;
+	size_t k;
 	int bad = 0;
 
 	memset(a, 0, sizeof(*a));
@@ -108,6 +111,8 @@ attachment_parse(const char *arg, struct attachment *a, struct err *e)
 	while ((tok = next_opt(&p, &bad)) != NULL) {
 		for (t = tok; *t == ' '; t++)
 			;
+		for (k = strlen(t); k > 0 && t[k - 1] == ' ';)
+			t[--k] = '\0';
 		if (bad) {
 			free(tok);
 			return err_set(e, ERR_USAGE, "-A '%s': unterminated "
@@ -149,15 +154,48 @@ base_name(const char *path)
 }
 
 static int
-check_readable(const char *path, struct err *e)
+check_readable(const char *what, const char *path, struct err *e)
 {
+	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd == -1)
-		return err_set(e, ERR_NOINPUT, "cannot open attachment '%s': "
-		    "%s", path, strerror(errno));
+		return err_set(e, ERR_NOINPUT, "cannot open %s '%s': %s", what,
+		    path, strerror(errno));
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return err_set(e, ERR_NOINPUT, "%s '%s' is not a regular "
+		    "file", what, path);
+	}
 	close(fd);
 	return 0;
+}
+
+/* Whole, valid UTF-8 (ASCII included)? */
+static int
+utf8_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int need;
+
+	while (*p) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf)
+			need = 1;
+		else if (*p >= 0xe0 && *p <= 0xef)
+			need = 2;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			need = 3;
+		else
+			return 0;
+		for (p++; need > 0; need--, p++)
+			if ((*p & 0xc0) != 0x80)
+				return 0;
+	}
+	return 1;
 }
 
 static int
@@ -166,6 +204,11 @@ check_value(const char *what, const char *v, struct err *e)
 	if (has_ctl(v))
 		return err_set(e, ERR_USAGE, "%s: line breaks and control "
 		    "characters are not allowed", what);
+	if (!utf8_ok(v))
+		return err_set(e, ERR_USAGE, "%s: not valid UTF-8", what);
+	if (strlen(v) > ENCODE_TEXT_MAX / 2)
+		return err_set(e, ERR_USAGE, "%s: longer than %d bytes", what,
+		    ENCODE_TEXT_MAX / 2);
 	return 0;
 }
 
@@ -197,7 +240,7 @@ compose_check(const struct opts *o, struct err *e)
 	for (i = 0; i < o->attach.n; i++) {
 		if (attachment_parse(o->attach.v[i], &a, e) == -1)
 			return -1;
-		k = check_readable(a.path, e);
+		k = check_readable("attachment", a.path, e);
 		if (k == 0 && rfc2231_param("filename", a.name ? a.name :
 		    base_name(a.path), 0, probe, sizeof(probe)) < 0)
 			k = err_set(e, ERR_USAGE, "attachment name '%s' is "
@@ -207,9 +250,11 @@ compose_check(const struct opts *o, struct err *e)
 		if (k == -1)
 			return -1;
 	}
-	if (o->body_file && check_readable(o->body_file, e) == -1)
+	if (o->body_file && check_readable("body file", o->body_file,
+	    e) == -1)
 		return -1;
-	if (o->html_file && check_readable(o->html_file, e) == -1)
+	if (o->html_file && check_readable("HTML file", o->html_file,
+	    e) == -1)
 		return -1;
 	if (o->subject && check_value("-s", o->subject, e) == -1)
 		return -1;
@@ -246,53 +291,116 @@ compose_check(const struct opts *o, struct err *e)
 }
 
 /* An unstructured value, RFC 2047-encoded when it must be. */
-static void
-put_text(FILE *out, const char *name, const char *value)
+static int
+put_text(FILE *out, const char *name, const char *value, struct err *e)
 {
-	char buf[ENCODE_TEXT_MAX * 4];
+	size_t size = strlen(value) * 4 + 256;
+	char *buf = xmalloc(size);
 	int n;
 
-	n = rfc2047_encode(value, strlen(value), strlen(name) + 2, buf,
-	    sizeof(buf));
-	if (n >= 0 && (size_t)n < sizeof(buf))
+	n = rfc2047_encode(value, strlen(value), strlen(name) + 2, buf, size);
+	if (n >= 0 && (size_t)n < size)
 		fprintf(out, "%s: %s\r\n", name, buf);
+	free(buf);
+	if (n < 0 || (size_t)n >= size)
+		return err_set(e, ERR_USAGE, "cannot encode the %s header",
+		    name);
+	return 0;
 }
 
-/*
- * An address list: display names that are not ASCII get encoded
- * words; the addresses themselves are written as given.
- */
+static int
+is_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 0;
+	return 1;
+}
+
+/* A display name without its quotes and quoted-pairs. */
+static char *
+unquote(const char *p, size_t n)
+{
+	char *r = xmalloc(n + 1);
+	size_t i, k = 0;
+
+	while (n > 0 && (*p == ' ' || *p == '\t'))
+		p++, n--;
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && p[0] == '"' && p[n - 1] == '"') {
+		for (i = 1; i + 1 < n; i++) {
+			if (p[i] == '\\' && i + 2 < n)
+				i++;
+			r[k++] = p[i];
+		}
+	} else {
+		memcpy(r, p, n);
+		k = n;
+	}
+	r[k] = '\0';
+	return r;
+}
+
+/* One address list value; display names that are not ASCII encoded. */
+static void
+put_list(FILE *out, const char *v, int *first)
+{
+	struct addr_spans spans;
+	struct strlist l;
+	char why[128], *name, *phrase;
+	size_t i, size;
+	int k;
+
+	if (is_ascii(v)) {
+		fprintf(out, "%s%s", *first ? "" : ",\r\n ", v);
+		*first = 0;
+		return;
+	}
+	strlist_init(&l);
+	addr_spans_init(&spans);
+	addr_parse_spans(v, strlen(v), &l, &spans, why, sizeof(why));
+	for (i = 0; i < l.n; i++) {
+		const struct addr_span *sp = &spans.v[i];
+
+		fputs(*first ? "" : ",\r\n ", out);
+		*first = 0;
+		name = unquote(v + sp->mbox_start, sp->spec_start -
+		    sp->mbox_start > 0 && sp->spec_start > sp->mbox_start ?
+		    sp->spec_start - sp->mbox_start - 1 : 0);
+		if (*name == '\0') {
+			fputs(l.v[i], out);
+			free(name);
+			continue;
+		}
+		size = strlen(name) * 12 + 64;
+		phrase = xmalloc(size);
+		k = rfc2047_phrase(name, strlen(name), 1, phrase, size);
+		if (k >= 0 && (size_t)k < size)
+			fprintf(out, "%s <%s>", phrase, l.v[i]);
+		else
+			fputs(l.v[i], out);
+		free(phrase);
+		free(name);
+	}
+	strlist_release(&l);
+	addr_spans_release(&spans);
+}
+
 static void
 put_addrs(FILE *out, const char *name, const char *const *v, size_t n)
 {
-	char phrase[1024];
 	size_t i;
+	int first = 1;
 
 	fprintf(out, "%s: ", name);
-	for (i = 0; i < n; i++) {
-		const char *lt = strrchr(v[i], '<');
-		size_t nl;
-		int k;
-
-		if (i > 0)
-			fputs(",\r\n ", out);
-		if (lt == NULL || lt == v[i]) {
-			fputs(v[i], out);
-			continue;
-		}
-		for (nl = (size_t)(lt - v[i]); nl > 0 && v[i][nl - 1] == ' ';)
-			nl--;
-		k = rfc2047_phrase(v[i], nl, 0, phrase, sizeof(phrase));
-		if (k >= 0 && (size_t)k < sizeof(phrase))
-			fprintf(out, "%s %s", phrase, lt);
-		else
-			fputs(v[i], out);
-	}
+	for (i = 0; i < n; i++)
+		put_list(out, v[i], &first);
 	fputs("\r\n", out);
 }
 
-static void
-put_headers(const struct opts *o, FILE *out)
+static int
+put_headers(const struct opts *o, FILE *out, struct err *e)
 {
 	const char **to = xcalloc((size_t)o->nrcpts + 1, sizeof(*to));
 	size_t i;
@@ -309,7 +417,8 @@ put_headers(const struct opts *o, FILE *out)
 		put_addrs(out, "Bcc", o->bcc.v, o->bcc.n);
 	if (o->reply_to)
 		put_addrs(out, "Reply-To", &o->reply_to, 1);
-	put_text(out, "Subject", o->subject ? o->subject : "");
+	if (put_text(out, "Subject", o->subject ? o->subject : "", e) == -1)
+		goto fail;
 	for (i = 0; i < o->headers.n; i++) {
 		const char *h = o->headers.v[i], *v;
 		size_t n = header_name_len(h, strlen(h));
@@ -319,10 +428,15 @@ put_headers(const struct opts *o, FILE *out)
 		while (*v == ' ' || *v == '\t')
 			v++;
 		snprintf(name, sizeof(name), "%.*s", (int)n, h);
-		put_text(out, name, v);
+		if (put_text(out, name, v, e) == -1)
+			goto fail;
 	}
 	fputs("MIME-Version: 1.0\r\n", out);
 	free(to);
+	return 0;
+fail:
+	free(to);
+	return -1;
 }
 
 /* Copy in to a temporary file, so it can be scanned, then encoded. */
@@ -418,6 +532,8 @@ write_body(const struct opts *o, FILE *out, const char *outer, int text_fd,
 	    e) == -1)
 		return -1;
 	mime_close(out, alt);
+	if (outer != NULL)
+		fputs("\r\n", out);	/* the outer delimiter's CRLF */
 	return 0;
 }
 
@@ -435,7 +551,8 @@ compose_new(const struct opts *o, int in, FILE *out, struct err *e)
 		}
 	} else if (spool_input(in, &fd, e) == -1)
 		goto out;
-	put_headers(o, out);
+	if (put_headers(o, out, e) == -1)
+		goto out;
 	if (o->attach.n == 0) {
 		rc = write_body(o, out, NULL, fd, e);
 		goto out;

@@ -25,7 +25,8 @@
 	X(magic_close) \
 	X(magic_descriptor) \
 	X(magic_load) \
-	X(magic_open)
+	X(magic_open) \
+	X(magic_setparam)
 
 static struct {
 #define X(f) __typeof__(&f) f;
@@ -49,7 +50,7 @@ magic_load_lib(struct err *e)
 }
 
 /* Base64 reads a multiple of 57 bytes, so that lines stay whole. */
-#define MIME_BLOCK	(57 * 16384)
+#define MIME_BLOCK	(57 * 4096)
 
 void
 mime_boundary(char buf[MIME_BOUNDARY_MAX])
@@ -160,19 +161,88 @@ out:
 	return ret;
 }
 
-void
-mime_detect(int fd, const char *name, char *buf, size_t size)
+/* Well-known signatures at the start of a file. */
+static const struct {
+	size_t		 off;
+	const char	*magic;
+	size_t		 len;
+	const char	*type;
+} mime_sigs[] = {
+	{ 0, "%PDF-", 5, "application/pdf" },
+	{ 0, "\x89PNG\r\n\x1a\n", 8, "image/png" },
+	{ 0, "\xff\xd8\xff", 3, "image/jpeg" },
+	{ 0, "GIF87a", 6, "image/gif" },
+	{ 0, "GIF89a", 6, "image/gif" },
+	{ 8, "WEBP", 4, "image/webp" },
+	{ 0, "\x1f\x8b", 2, "application/gzip" },
+	{ 0, "BZh", 3, "application/x-bzip2" },
+	{ 0, "\xfd" "7zXZ\0", 6, "application/x-xz" },
+	{ 0, "\x28\xb5\x2f\xfd", 4, "application/zstd" },
+	{ 0, "7z\xbc\xaf\x27\x1c", 6, "application/x-7z-compressed" },
+	{ 0, "%!PS", 4, "application/postscript" },
+	{ 0, "OggS", 4, "application/ogg" },
+	{ 0, "ID3", 3, "audio/mpeg" },
+	{ 4, "ftyp", 4, "video/mp4" },
+	{ 257, "ustar", 5, "application/x-tar" },
+	{ 0, "PK\x03\x04", 4, "application/zip" },
+};
+
+/*
+ * The type /etc/mime.types gives name's extension, into buf; 0 when it
+ * has none.
+ */
+static int
+mime_by_extension(const char *name, char *buf, size_t size)
+{
+	const char *dot = name ? strrchr(name, '.') : NULL, *ext;
+	char *line = NULL, *save, *type, *tok;
+	size_t cap = 0;
+	FILE *fp;
+	int found = 0;
+
+	if (dot == NULL || dot[1] == '\0' || strchr(dot, '/') != NULL)
+		return 0;
+	ext = dot + 1;
+	if ((fp = fopen("/etc/mime.types", "r")) == NULL)
+		return 0;
+	while (!found && getline(&line, &cap, fp) > 0) {
+		if (line[0] == '#')
+			continue;
+		if ((type = strtok_r(line, " \t\r\n", &save)) == NULL)
+			continue;
+		while ((tok = strtok_r(NULL, " \t\r\n", &save)) != NULL)
+			if (strcasecmp(tok, ext) == 0) {
+				snprintf(buf, size, "%s", type);
+				found = 1;
+				break;
+			}
+	}
+	free(line);
+	fclose(fp);
+	return found;
+}
+
+static void
+mime_libmagic(int fd, char *buf, size_t size)
 {
 	magic_t m = NULL;
 	const char *t = NULL;
 	struct err e;
 	int dup_fd;
 
-	(void)name;
 	err_init(&e);
 	/* Without libmagic, every file is plain data: still correct. */
 	if (magic_load_lib(&e) == 0)
 		m = mg.magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
+	if (m != NULL) {
+		/*
+		 * libmagic reads up to 7 MB of a file and keeps text copies
+		 * of it; the start of a file is what tells its type.
+		 */
+		size_t max = 65536;
+
+		mg.magic_setparam(m, MAGIC_PARAM_BYTES_MAX, &max);
+	}
 	if (m != NULL && mg.magic_load(m, NULL) == 0) {
 		/* libmagic may close the descriptor it is given. */
 		if ((dup_fd = dup(fd)) != -1) {
@@ -184,7 +254,40 @@ mime_detect(int fd, const char *name, char *buf, size_t size)
 	    "application/octet-stream");
 	if (m != NULL)
 		mg.magic_close(m);
-	lseek(fd, 0, SEEK_SET);
+}
+
+void
+mime_detect(int fd, const char *name, int text, char *buf, size_t size)
+{
+	unsigned char head[512];
+	ssize_t n;
+	size_t i;
+
+	n = pread(fd, head, sizeof(head), 0);
+	for (i = 0; n > 0 && i < sizeof(mime_sigs) / sizeof(mime_sigs[0]);
+	    i++) {
+		if ((size_t)n < mime_sigs[i].off + mime_sigs[i].len ||
+		    memcmp(head + mime_sigs[i].off, mime_sigs[i].magic,
+		    mime_sigs[i].len) != 0)
+			continue;
+		/* Office files and friends are zip archives: ask the name. */
+		if (strcmp(mime_sigs[i].type, "application/zip") == 0 &&
+		    mime_by_extension(name, buf, size))
+			return;
+		snprintf(buf, size, "%s", mime_sigs[i].type);
+		return;
+	}
+	if (text) {
+		if (!mime_by_extension(name, buf, size) ||
+		    (strncasecmp(buf, "text/", 5) != 0 &&
+		    strcmp(buf, "application/json") != 0 &&
+		    strcmp(buf, "application/xml") != 0 &&
+		    strcmp(buf, "message/rfc822") != 0))
+			snprintf(buf, size, "text/plain");
+		return;
+	}
+	/* The long tail: libmagic and its database. */
+	mime_libmagic(fd, buf, size);
 }
 
 static enum mime_cte
@@ -197,8 +300,20 @@ mime_choose(int text, const struct mime_scan *s)
 	return MIME_7BIT;
 }
 
+/*
+ * message/rfc822 and the like may only be 7bit or 8bit (RFC 2046
+ * 5.2.1): one that would need encoding goes as plain data instead.
+ */
+static enum mime_cte
+mime_choose_message(const struct mime_scan *s)
+{
+	if (s->nul || s->bare_cr || s->longline || s->boundary)
+		return MIME_BASE64;
+	return s->eightbit ? MIME_8BIT : MIME_7BIT;
+}
+
 static const char *cte_names[MIME_CTE_LAST] = {
-	"7bit", "quoted-printable", "base64"
+	"7bit", "8bit", "quoted-printable", "base64"
 };
 
 /* 7bit text: copy with LF made CRLF. */
@@ -227,8 +342,6 @@ copy_7bit(int fd, FILE *out)
 		fwrite(buf + start, 1, (size_t)(n - start), out);
 		prev = buf[n - 1];
 	}
-	if (ret == 0 && prev != '\n')
-		fwrite("\r\n", 1, 2, out);
 	free(buf);
 	return ret;
 }
@@ -271,9 +384,6 @@ copy_encoded(int fd, FILE *out, enum mime_cte cte)
 	}
 	k = cte == MIME_QP ? qp_finish(&q, enc) : b64_finish(&b, enc);
 	fwrite(enc, 1, k, out);
-	/* A QP body that did not end in a line break needs one. */
-	if (cte == MIME_QP && k > 0 && enc[k - 1] != '\n')
-		fwrite("\r\n", 1, 2, out);
 	free(in);
 	free(enc);
 	return ret;
@@ -292,30 +402,42 @@ mime_write_part(FILE *out, const char *boundary, const struct mime_part *p,
 	char type[256], param[2048];
 	struct mime_scan s;
 	enum mime_cte cte;
+	size_t used;
 	int text, rc;
 
-	if (p->type != NULL)
-		snprintf(type, sizeof(type), "%s", p->type);
-	else
-		mime_detect(p->fd, name, type, sizeof(type));
 	if (lseek(p->fd, 0, SEEK_SET) == -1 ||
 	    mime_scan_fd(p->fd, boundary ? boundary : MIME_BOUNDARY_PREFIX,
 	    &s, e) == -1 ||
 	    lseek(p->fd, 0, SEEK_SET) == -1)
 		return err_set(e, ERR_IO, "cannot read '%s': %s", name,
 		    strerror(errno));
+	if (p->type != NULL)
+		snprintf(type, sizeof(type), "%s", p->type);
+	else
+		mime_detect(p->fd, p->filename ? p->filename : name,
+		    !s.nul && !s.bare_cr && (!s.eightbit || s.utf8), type,
+		    sizeof(type));
+	/* libmagic calls an empty file application/x-empty. */
+	if (s.size == 0 && !p->type_given)
+		snprintf(type, sizeof(type), "text/plain");
 	text = strncasecmp(type, "text/", 5) == 0;
-	cte = mime_choose(text, &s);
+	if (strncasecmp(type, "message/", 8) == 0) {
+		cte = mime_choose_message(&s);
+		if (cte == MIME_BASE64)
+			snprintf(type, sizeof(type),
+			    "application/octet-stream");
+	} else
+		cte = mime_choose(text, &s);
 	if (text && cte == MIME_BASE64 && !p->type_given)
 		snprintf(type, sizeof(type), "application/octet-stream");
 	if (boundary != NULL)
 		fprintf(out, "--%s\r\n", boundary);
-	fprintf(out, "Content-Type: %s", type);
+	used = (size_t)fprintf(out, "Content-Type: %s", type);
 	if (text && cte != MIME_BASE64)
-		fprintf(out, "; charset=%s", s.eightbit ? "utf-8" : "us-ascii");
+		used += (size_t)fprintf(out, "; charset=%s", s.eightbit ?
+		    "utf-8" : "us-ascii");
 	if (p->filename != NULL && param_fits(rfc2231_param("name",
-	    p->filename, 14 + strlen(type), param, sizeof(param)),
-	    sizeof(param)))
+	    p->filename, used, param, sizeof(param)), sizeof(param)))
 		fputs(param, out);
 	fprintf(out, "\r\nContent-Transfer-Encoding: %s\r\n", cte_names[cte]);
 	if (p->disposition != 0) {
@@ -329,13 +451,19 @@ mime_write_part(FILE *out, const char *boundary, const struct mime_part *p,
 		fputs("\r\n", out);
 	}
 	fputs("\r\n", out);
-	if (s.size == 0)
-		return 0;
-	rc = cte == MIME_7BIT ? copy_7bit(p->fd, out) :
-	    copy_encoded(p->fd, out, cte);
+	rc = s.size == 0 ? 0 : cte == MIME_7BIT || cte == MIME_8BIT ?
+	    copy_7bit(p->fd, out) : copy_encoded(p->fd, out, cte);
 	if (rc == -1)
 		return err_set(e, ERR_IO, "cannot read '%s': %s", name,
 		    strerror(errno));
+	/*
+	 * The CRLF before the next delimiter belongs to the delimiter
+	 * (RFC 2046 5.1.1), not to this part: without it a part's own last
+	 * line break would be taken, or, after quoted-printable text that
+	 * did not end in one, the delimiter would not start a line at all.
+	 */
+	if (boundary != NULL)
+		fwrite("\r\n", 1, 2, out);
 	return 0;
 }
 
