@@ -7,6 +7,9 @@
 # The client side is tests/lib/bsmtp_client.py, driven by the Python
 # snippets below.
 
+# status, output, lines and stderr are set by bats' run
+# shellcheck disable=SC2154
+
 load lib/common
 
 setup_file() {
@@ -14,9 +17,14 @@ setup_file() {
 	start_server srv --starttls --user "$AUTH_USER" --password "$AUTH_PASS"
 }
 
+# cfg [key=value ...]: std_config for srv's STARTTLS listener, with queue
+# "never": what is tested here is the smarthost's verdict passed on to the
+# client, not what a queue makes of it
+cfg() { std_config srv starttls queue=never "$@"; }
+
 setup() {
 	common_setup
-	std_config srv starttls
+	cfg
 	SRVDIR=$(server_dir srv)
 	export CFG SRVDIR
 }
@@ -233,7 +241,7 @@ EOF
 }
 
 @test "-bs: smarthost unreachable: 451 (try again), and envoi goes on serving" {
-	std_config srv starttls port="$(free_port)"
+	cfg port="$(free_port)"
 	run --separate-stderr bsmtp <<'EOF'
 import os, bsmtp_client as bc
 def main():

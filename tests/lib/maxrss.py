@@ -16,9 +16,17 @@ out with Python's ~10 MB image, so even /bin/true would appear to use
 ~10 MB.  Instead the command runs under ptrace with PTRACE_O_TRACEEXIT: at
 the exit stop, just before the kernel tears the process's memory down, its
 VmHWM (the high-water mark of the image it exec'd) is read from
-/proc/PID/status.  Only the command's own process is measured, not helpers
-it spawns (e.g. a passwordeval shell).  If ptrace is not permitted, the
-getrusage figure is reported instead (an over-estimate) with a warning.
+/proc/PID/status.
+
+Every process of the command's tree is measured the same way (forks,
+vforks and clones are followed, PTRACE_O_TRACEFORK and friends), and the
+largest VmHWM of them is reported: envoi composes a message in a forked
+child, which must count.  A forked child's VmHWM includes the pages it
+shares with its parent; one that execs starts a new image and a new
+high-water mark (so a passwordeval shell counts as its shell's size).
+The script waits until every traced process has ended.  If ptrace is not
+permitted, the getrusage figure is reported instead (an over-estimate)
+with a warning.
 """
 
 import argparse
@@ -32,11 +40,18 @@ import sys
 PTRACE_TRACEME = 0
 PTRACE_CONT = 7
 PTRACE_SETOPTIONS = 0x4200
+PTRACE_O_TRACEFORK = 0x02
+PTRACE_O_TRACEVFORK = 0x04
+PTRACE_O_TRACECLONE = 0x08
 PTRACE_O_TRACEEXEC = 0x10
 PTRACE_O_TRACEEXIT = 0x40
 PTRACE_O_EXITKILL = 0x100000
+PTRACE_EVENT_FORK = 1
+PTRACE_EVENT_VFORK = 2
+PTRACE_EVENT_CLONE = 3
 PTRACE_EVENT_EXEC = 4
 PTRACE_EVENT_EXIT = 6
+WALL = 0x40000000  # __WALL: wait for clones (threads) too
 
 libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 libc.ptrace.restype = ctypes.c_long
@@ -60,7 +75,9 @@ def vm_hwm_kb(pid):
 
 
 def run(cmd):
-    """Run cmd traced; return (exit status, peak RSS KB or None)."""
+    """Run cmd traced; return (exit status, peak RSS KB or None).
+
+    The peak is the largest VmHWM of any process of the tree."""
     pid = os.fork()
     if pid == 0:
         try:
@@ -75,30 +92,52 @@ def run(cmd):
         signal.signal(sig, signal.SIG_IGN)
 
     peak = None
+    rc = None
     options_set = False
+    known = {pid}  # traced processes seen so far (new ones start stopped)
     while True:
-        _, status = os.waitpid(pid, 0)
-        if os.WIFEXITED(status):
-            return os.WEXITSTATUS(status), peak
-        if os.WIFSIGNALED(status):
-            return 128 + os.WTERMSIG(status), peak
+        try:
+            wpid, status = os.waitpid(-1, WALL)
+        except ChildProcessError:
+            break  # no traced process left
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            known.discard(wpid)
+            if wpid == pid:
+                rc = (os.WEXITSTATUS(status) if os.WIFEXITED(status)
+                      else 128 + os.WTERMSIG(status))
+                if not options_set:
+                    break  # never traced: nothing else to wait for
+            continue
         if not os.WIFSTOPPED(status):
             continue
         sig = os.WSTOPSIG(status)
         event = status >> 16
         deliver = 0
-        if not options_set and sig == signal.SIGTRAP and event == 0:
+        if wpid not in known:
+            # the first stop of a new process of the tree (SIGSTOP)
+            known.add(wpid)
+            if sig != signal.SIGSTOP:
+                deliver = sig
+        elif wpid == pid and not options_set and sig == signal.SIGTRAP \
+                and event == 0:
             # the stop after the initial execve
             ptrace(PTRACE_SETOPTIONS, pid,
-                   PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL)
+                   PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC |
+                   PTRACE_O_EXITKILL | PTRACE_O_TRACEFORK |
+                   PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE)
             options_set = True
         elif sig == signal.SIGTRAP and event == PTRACE_EVENT_EXIT:
-            peak = vm_hwm_kb(pid)
-        elif sig == signal.SIGTRAP and event == PTRACE_EVENT_EXEC:
+            kb = vm_hwm_kb(wpid)
+            if kb is not None and (peak is None or kb > peak):
+                peak = kb
+        elif sig == signal.SIGTRAP and event in (
+                PTRACE_EVENT_EXEC, PTRACE_EVENT_FORK, PTRACE_EVENT_VFORK,
+                PTRACE_EVENT_CLONE):
             pass
         else:
             deliver = sig  # an ordinary signal: pass it on
-        ptrace(PTRACE_CONT, pid, deliver)
+        ptrace(PTRACE_CONT, wpid, deliver)
+    return (rc if rc is not None else 127), peak
 
 
 def main(argv):

@@ -69,6 +69,11 @@ normal behaviour back):
               applies is accepted normally.
   delay-VERB  sleep this many seconds (a decimal number, e.g. "5") before
               answering VERB; VERB may also be EOD or "greeting".
+  delay-EOD-reply  sleep this many seconds after the message has been
+              accepted and recorded (mail/NNNN.* written), before the 250
+              reply to the final dot: a client that dies in this window
+              leaves a message the server has but the client never saw
+              acknowledged (the queue tests' duplicate window).
   drop-VERB   (exists) close the connection without a reply when VERB is
               received; VERB may also be EOD.
   greeting    its content is the greeting sent instead of
@@ -283,6 +288,9 @@ class Handler:
             return "\r\n".join(reply)
         seq = st.record(server.conn_id, envelope, session, server.listener,
                         server.tls_active)
+        delay = st.ctl_delay("delay-EOD-reply")
+        if delay:
+            await asyncio.sleep(delay)
         return "250 2.0.0 OK queued as %s" % seq
 
     async def handle_exception(self, error):
