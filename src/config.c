@@ -57,6 +57,7 @@ static int check_rcpt_policy(cfg_t *, const char *, const char *, long);
 static int check_syslog(cfg_t *, const char *, const char *, long);
 static int check_log_format(cfg_t *, const char *, const char *, long);
 static int check_queue(cfg_t *, const char *, const char *, long);
+static int check_path(cfg_t *, const char *, const char *, long);
 static int check_duration(cfg_t *, const char *, const char *, long);
 
 #define KEY(n, t, f, c) { n, t, offsetof(struct account, f), c, 0 }
@@ -86,7 +87,7 @@ static const struct config_key config_keys[] = {
 	KEY("syslog",		KEY_STR, syslog,	check_syslog),
 	KEY("log_format",	KEY_STR, log_format,	check_log_format),
 	KEY("queue",		KEY_STR, queue,		check_queue),
-	KEY("queue_dir",	KEY_STR, queue_dir,	check_text),
+	KEY("queue_dir",	KEY_STR, queue_dir,	check_path),
 	KEY("queue_max_age",	KEY_STR, queue_max_age_name, check_duration),
 	BOOL("queue_notify",	queue_notify,		1),
 };
@@ -167,6 +168,19 @@ check_oneof(cfg_t *cfg, const char *key, const char *s,
 			return 0;
 	cfg_error(cfg, "%s: '%s' is not one of %s", key, s, list);
 	return -1;
+}
+
+static int
+check_path(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	if (check_text(cfg, key, s, n) == -1)
+		return -1;
+	/* Relative to what?  envoi runs from cron, scripts, anywhere. */
+	if (s[0] != '/') {
+		cfg_error(cfg, "%s: '%s' is not an absolute path", key, s);
+		return -1;
+	}
+	return 0;
 }
 
 static int

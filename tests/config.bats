@@ -215,3 +215,16 @@ EOF
 	[ "$(last_json srv mail_from)" = account@example.org ]
 	[ "$(last_json srv tls)" = true ]
 }
+
+@test "queue_dir must be an absolute path: file:line, exit 78" {
+	write_config "$CFG" <<EOF
+account "a" {
+  host = "127.0.0.1"
+  from = "alice@example.org"
+  queue_dir = "relative/queue"
+}
+EOF
+	run --separate-stderr envoi -C "$CFG" bob@example.org <<<"Subject: x"
+	assert_status 78
+	[[ $stderr == *"$CFG:4:"*"absolute path"* ]]
+}
