@@ -516,11 +516,11 @@ fill_envelope(struct job *j, struct smtp_envelope *env)
 	env->dsn_envid = o->dsn_envid;
 }
 
-static void
-log_outcome(struct job *j, const char *tls, const struct smtp_result *res,
+void
+send_log(const struct account *a, const char *tls, const char *from,
+    char *const *rcpts, size_t nrcpts, long long size, const char *status,
     const char *outcome, const char *error)
 {
-	const struct account *a = &j->account;
 	struct log_sink sink = { a->logfile, a->syslog,
 	    strcmp(a->log_format, "json") == 0 };
 	struct log_record r;
@@ -531,14 +531,22 @@ log_outcome(struct job *j, const char *tls, const struct smtp_result *res,
 	r.account = a->name;
 	r.host = a->host;
 	r.tls = tls;
-	r.from = j->sender;
-	r.rcpts = j->rcpts.v;
-	r.nrcpts = j->rcpts.n;
-	r.size = (long long)j->msg.size;
-	r.status = res ? res->status : NULL;
+	r.from = from;
+	r.rcpts = rcpts;
+	r.nrcpts = nrcpts;
+	r.size = size;
+	r.status = status;
 	r.outcome = outcome;
 	r.error = error;
 	log_mail(&sink, &r);
+}
+
+static void
+log_outcome(struct job *j, const char *tls, const struct smtp_result *res,
+    const char *outcome, const char *error)
+{
+	send_log(&j->account, tls, j->sender, j->rcpts.v, j->rcpts.n,
+	    (long long)j->msg.size, res ? res->status : NULL, outcome, error);
 }
 
 void

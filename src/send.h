@@ -79,6 +79,11 @@ struct smtp_session *send_session(struct send_ctx *,
 	    const struct account *, struct err *);
 void	send_session_close(struct send_ctx *);
 
+/* One line in the account's mail log (logfile, syslog), if it has one. */
+void	send_log(const struct account *, const char *tls, const char *from,
+	    char *const *rcpts, size_t nrcpts, long long size,
+	    const char *status, const char *outcome, const char *error);
+
 /* The queue directory of an account (allocated). */
 char	*send_queue_dir(const struct account *);
 

@@ -242,3 +242,22 @@ EOF
 	[[ $stderr == *log_format* ]]
 	[ "$(conn_count srv)" -eq 0 ]
 }
+
+@test "queue runs log too: deferred when queued, sent by -q" {
+	cfg queue=on-failure
+	server_ctl srv reply-MAIL "451 4.3.0 try later"
+	send bob@example.org
+	assert_status 0
+	[ "$(wc -l <"$LOG")" -eq 1 ]
+	grep -q 'outcome=failed' "$LOG"
+	server_ctl_clear srv
+	local env
+	env=$(ls "$ENVOI_QUEUE_DIR"/*.env 2>/dev/null || ls "$BATS_TEST_TMPDIR"/queue/*.env)
+	sed -i 's/^next_try: .*/next_try: 0/' $env
+	run --separate-stderr envoi -C "$CFG" -q
+	assert_status 0
+	[ "$(msg_count srv)" -eq 1 ]
+	[ "$(wc -l <"$LOG")" -eq 2 ]
+	tail -n 1 "$LOG" | grep -q 'to=<bob@example.org> .*outcome=sent'
+	no_secret "$LOG"
+}
