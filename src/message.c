@@ -23,6 +23,18 @@
 #include <time.h>
 #include <unistd.h>
 
+/*
+ * The body is written a line at a time into the caller's FILE, which
+ * nobody else touches meanwhile: skip stdio's locking where glibc lets us.
+ */
+#ifdef __GLIBC__
+#define body_write(p, n, f)	fwrite_unlocked((p), 1, (n), (f))
+#define body_putc(c, f)		putc_unlocked((c), (f))
+#else
+#define body_write(p, n, f)	fwrite((p), 1, (n), (f))
+#define body_putc(c, f)		putc((c), (f))
+#endif
+
 #include "addr.h"
 #include "encode.h"
 #include "header.h"
@@ -156,6 +168,9 @@ keep_pending(struct message *m, const char *p, size_t len, int eol)
 {
 	m->headerless = 1;
 	m->body_follows = 1;
+	/* A copy has no LF after it: keep emit_piece off its CRLF path. */
+	while (eol && len > 0 && p[len - 1] == '\r')
+		len--;
 	m->pending = xstrndup(p, len);
 	m->pendlen = len;
 	m->pendeol = eol;
@@ -307,16 +322,21 @@ emit(struct writer *w, const char *p, size_t len, int eol)
 			len--;
 		}
 		if (len > 0 && p[0] == '.')
-			putc('.', w->out);
+			body_putc('.', w->out);
 	}
 	if (len > 0) {
-		fwrite(p, 1, len, w->out);
 		if (!w->msg->eightbit && has_8bit(p, len))
 			w->msg->eightbit = 1;
 		w->linelen += len;
 	}
+	if (eol == 2) {
+		/* p[len] and p[len + 1] are the input's own CRLF. */
+		body_write(p, len + 2, w->out);
+	} else if (len > 0)
+		body_write(p, len, w->out);
+	if (eol == 1)
+		body_write("\r\n", 2, w->out);
 	if (eol) {
-		fwrite("\r\n", 1, 2, w->out);
 		if (w->linelen > w->msg->longest)
 			w->msg->longest = w->linelen;
 		w->linelen = 0;
@@ -334,6 +354,13 @@ emit_piece(struct writer *w, const char *p, size_t len, int eol)
 {
 	const char *cr;
 
+	/* The common case, a line ending in exactly CRLF: one write. */
+	if (eol && len > 0 && p[len - 1] == '\r' &&
+	    (len == 1 || p[len - 2] != '\r') &&
+	    memchr(p, '\r', len - 1) == NULL) {
+		emit(w, p, len - 1, 2);
+		return;
+	}
 	if (eol)
 		while (len > 0 && p[len - 1] == '\r')
 			len--;

@@ -5,6 +5,8 @@
 
 #include <magic.h>
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,31 +70,57 @@ mime_boundary(char buf[MIME_BOUNDARY_MAX])
 		    r[i]);
 }
 
-/* State of the UTF-8 check across blocks: bytes still expected. */
-struct utf8_state {
-	int	need;
-	int	bad;
-};
-
-static void
-utf8_feed(struct utf8_state *u, unsigned char c)
+/* Is any byte of p[0..len) 0x80 or above?  Eight at a time. */
+static int
+any_high(const unsigned char *p, size_t len)
 {
-	if (u->need > 0) {
-		if ((c & 0xc0) != 0x80)
-			u->bad = 1;
-		u->need--;
-		return;
+	uint64_t acc = 0, w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, p + i, 8);
+		acc |= w;
 	}
-	if (c < 0x80)
-		return;
-	if (c >= 0xc2 && c <= 0xdf)
-		u->need = 1;
-	else if (c >= 0xe0 && c <= 0xef)
-		u->need = 2;
-	else if (c >= 0xf0 && c <= 0xf4)
-		u->need = 3;
-	else
-		u->bad = 1;
+	for (; i < len; i++)
+		acc |= p[i];
+	return (acc & UINT64_C(0x8080808080808080)) != 0;
+}
+
+/*
+ * UTF-8 check that carries across calls: need is how many continuation
+ * bytes are still expected.  Returns -1 on an invalid sequence.
+ */
+static int
+utf8_run(const unsigned char *p, size_t len, int *need)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = p[i];
+
+		if (*need > 0) {
+			if ((c & 0xc0) != 0x80)
+				return -1;
+			(*need)--;
+		} else if (c < 0x80)
+			continue;
+		else if (c >= 0xc2 && c <= 0xdf)
+			*need = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			*need = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			*need = 3;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+/* Once any of these is seen, the part goes base64: stop looking. */
+static int
+scan_settled(const struct mime_scan *s, int bad_utf8)
+{
+	return s->nul || s->bare_cr || (s->eightbit && bad_utf8);
 }
 
 int
@@ -101,16 +129,17 @@ mime_scan_fd(int fd, const char *boundary, struct mime_scan *s,
 {
 	unsigned char *buf = xmalloc(MIME_BLOCK);
 	char bprefix[MIME_BOUNDARY_MAX + 80];
-	size_t blen;
-	struct utf8_state u = { 0, 0 };
+	size_t blen, k, seg;
 	uint64_t line = 0;
-	ssize_t n, i;
-	int prev = '\n', ret = -1;
+	struct stat st;
+	ssize_t n;
+	int prev_cr = 0, need = 0, bad = 0, ret = -1;
+	unsigned char *p, *end, *nl;
 
 	memset(s, 0, sizeof(*s));
 	snprintf(bprefix, sizeof(bprefix), "--%s", boundary);
 	blen = strlen(bprefix);
-	for (;;) {
+	while (!scan_settled(s, bad)) {
 		n = read(fd, buf, MIME_BLOCK);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -120,41 +149,48 @@ mime_scan_fd(int fd, const char *boundary, struct mime_scan *s,
 		}
 		if (n == 0)
 			break;
-		for (i = 0; i < n; i++) {
-			unsigned char c = buf[i];
-
-			if (prev == '\r' && c != '\n')
+		s->size += (uint64_t)n;
+		for (p = buf, end = buf + n; p < end && !scan_settled(s, bad);
+		    p += seg) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			seg = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+			/* A CR not before LF (also across the block edge). */
+			if (prev_cr && p[0] != '\n')
 				s->bare_cr = 1;
-			if (c == '\n') {
-				if (line > 998 + (prev == '\r'))
+			k = nl ? seg - 1 : seg;
+			if (line == 0 && k > 0 && p[0] == '-' &&
+			    (k < blen || memcmp(p, bprefix, blen) == 0))
+				s->boundary = 1;
+			if (memchr(p, '\0', seg) != NULL)
+				s->nul = 1;
+			if (k > 1 && memchr(p, '\r', k - 1) != NULL)
+				s->bare_cr = 1;
+			prev_cr = k > 0 && p[k - 1] == '\r' && nl == NULL;
+			if (any_high(p, seg)) {
+				s->eightbit = 1;
+				if (!bad && utf8_run(p, seg, &need) == -1)
+					bad = 1;
+			} else if (need > 0)
+				bad = 1;
+			line += k;
+			if (nl != NULL) {
+				if (line > (uint64_t)(998 + (k > 0 && p[k - 1] == '\r')))
 					s->longline = 1;
 				line = 0;
-			} else {
-				/* A boundary-like line start, checked once. */
-				/*
-				 * A line that could be a delimiter; one cut
-				 * by the block's end counts, to be safe.
-				 */
-				if (line == 0 && c == '-' &&
-				    ((size_t)(n - i) < blen ||
-				    memcmp(buf + i, bprefix, blen) == 0))
-					s->boundary = 1;
-				line++;
 			}
-			if (c == 0)
-				s->nul = 1;
-			if (c >= 0x80)
-				s->eightbit = 1;
-			utf8_feed(&u, c);
-			prev = c;
 		}
-		s->size += (uint64_t)n;
 	}
-	if (prev == '\r')
-		s->bare_cr = 1;
-	if (line > 998)
-		s->longline = 1;
-	s->utf8 = !u.bad && u.need == 0;
+	if (scan_settled(s, bad)) {
+		/* Settled early: the size is the file's. */
+		if (fstat(fd, &st) == 0)
+			s->size = (uint64_t)st.st_size;
+	} else {
+		if (prev_cr)
+			s->bare_cr = 1;
+		if (line > 998)
+			s->longline = 1;
+	}
+	s->utf8 = !bad && need == 0;
 	ret = 0;
 out:
 	free(buf);

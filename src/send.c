@@ -853,10 +853,10 @@ out:
 static int
 dry_run(struct job *j, struct err *e)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	size_t i;
+	static char buf[65536];
+	size_t i, n, start;
+	char *nl;
+	int bol = 1;
 
 	if (j->ctx->opts->verbose) {
 		fprintf(stderr, "envoi: account %s, MAIL FROM:<%s>\n",
@@ -864,15 +864,26 @@ dry_run(struct job *j, struct err *e)
 		for (i = 0; i < j->rcpts.n; i++)
 			fprintf(stderr, "envoi: RCPT TO:<%s>\n", j->rcpts.v[i]);
 	}
+	/* Undo the dot-stuffing: a '.' that starts a line is doubled. */
 	rewind(j->spool);
-	while ((n = getline(&line, &cap, j->spool)) > 0) {
-		const char *p = line;
-
-		if (p[0] == '.')
-			p++, n--;	/* undo the dot-stuffing */
-		fwrite(p, 1, (size_t)n, stdout);
+	while ((n = fread(buf, 1, sizeof(buf), j->spool)) > 0) {
+		for (i = 0, start = 0; i < n; i++) {
+			if (bol && buf[i] == '.') {
+				fwrite(buf + start, 1, i - start, stdout);
+				start = i + 1;
+			}
+			nl = memchr(buf + i, '\n', n - i);
+			if (nl == NULL) {
+				bol = 0;
+				break;
+			}
+			i = (size_t)(nl - buf);
+			bol = 1;
+		}
+		if (n > 0 && buf[n - 1] == '\n')
+			bol = 1;
+		fwrite(buf + start, 1, n - start, stdout);
 	}
-	free(line);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		return err_set(e, ERR_IO, "cannot write to stdout: %s",
 		    strerror(errno));
