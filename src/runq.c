@@ -193,7 +193,9 @@ runq_settle(struct send_ctx *ctx, struct queue *q, struct queue_entry *ent,
 	qe->attempts++;
 	switch (err_class(result->kind)) {
 	case ERR_CLASS_TEMP:
-		if (qe->created > 0 && now - qe->created >= a->queue_max_age) {
+		/* Age ends retries, never the first attempt. */
+		if (qe->attempts > 1 && qe->created > 0 &&
+		    now - qe->created >= a->queue_max_age) {
 			snprintf(reason, sizeof(reason), "5.4.7 gave up after "
 			    "%s in the queue; last error: %s",
 			    a->queue_max_age_name, result->msg);
