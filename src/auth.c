@@ -24,6 +24,7 @@
  * this table, filled by gsasl_load().
  */
 #define GS_API(X) \
+	X(gsasl_base64_to) \
 	X(gsasl_callback_set) \
 	X(gsasl_client_start) \
 	X(gsasl_client_support_p) \
@@ -60,8 +61,10 @@ gsasl_load(struct err *e)
 
 static const struct {
 	const char	*name;
-	int		 needs_tls;
+	int		 needs_tls;	/* 1: TLS; 2: TLS channel binding */
 } auth_prefs[] = {
+	{ "SCRAM-SHA-256-PLUS",	2 },
+	{ "SCRAM-SHA-1-PLUS",	2 },
 	{ "SCRAM-SHA-256",	0 },
 	{ "SCRAM-SHA-1",	0 },
 	{ "PLAIN",		1 },
@@ -170,6 +173,9 @@ auth_choose(const struct auth_params *p, const char *offered, char *mech,
 	for (i = 0; i < sizeof(auth_prefs) / sizeof(auth_prefs[0]); i++) {
 		if (auth_prefs[i].needs_tls && !p->encrypted)
 			continue;
+		/* 2: channel binding, which needs its data from TLS. */
+		if (auth_prefs[i].needs_tls == 2 && p->cb_type == NULL)
+			continue;
 		if (word_in(offered, auth_prefs[i].name) &&
 		    auth_supported(auth_prefs[i].name)) {
 			snprintf(mech, size, "%s", auth_prefs[i].name);
@@ -182,6 +188,26 @@ auth_choose(const struct auth_params *p, const char *offered, char *mech,
 		    "a mechanism with auth", offered);
 	return err_set(e, ERR_AUTH, "no usable authentication mechanism "
 	    "(the server offers: %s)", offered);
+}
+
+/* The channel binding data, base64, when the TLS version has it. */
+static int
+auth_cb(struct auth *a, Gsasl_session *sctx, Gsasl_property prop)
+{
+	const struct auth_params *p = a->params;
+	const char *want = prop == GSASL_CB_TLS_UNIQUE ? "tls-unique" :
+	    "tls-exporter";
+	char *b64 = NULL;
+	size_t len = 0;
+
+	if (p->cb_type == NULL || strcmp(p->cb_type, want) != 0)
+		return GSASL_NO_CALLBACK;
+	if (gs.gsasl_base64_to((const char *)p->cb_data, p->cb_len, &b64,
+	    &len) != GSASL_OK)
+		return GSASL_NO_CALLBACK;
+	gs.gsasl_property_set(sctx, prop, b64);
+	gs.gsasl_free(b64);
+	return GSASL_OK;
 }
 
 static int
@@ -206,6 +232,9 @@ auth_callback(Gsasl *ctx, Gsasl_session *sctx, Gsasl_property prop)
 	case GSASL_HOSTNAME:
 		v = a->params->hostname;
 		break;
+	case GSASL_CB_TLS_UNIQUE:
+	case GSASL_CB_TLS_EXPORTER:
+		return auth_cb(a, sctx, prop);
 	default:
 		break;
 	}

@@ -22,6 +22,10 @@ struct auth_params {
 	const char	*password;	/* borrowed; never logged */
 	const char	*hostname;	/* the server's name, for GSASL */
 	int		 encrypted;	/* the connection runs under TLS */
+	/* TLS channel binding for SCRAM-*-PLUS; NULL type: none. */
+	const char	*cb_type;	/* "tls-unique" or "tls-exporter" */
+	unsigned char	*cb_data;	/* borrowed */
+	size_t		 cb_len;
 };
 
 struct auth;

@@ -10,6 +10,7 @@
 
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -57,6 +59,8 @@ static int check_rcpt_policy(cfg_t *, const char *, const char *, long);
 static int check_syslog(cfg_t *, const char *, const char *, long);
 static int check_log_format(cfg_t *, const char *, const char *, long);
 static int check_queue(cfg_t *, const char *, const char *, long);
+static int check_tls_version(cfg_t *, const char *, const char *, long);
+static int check_fingerprint(cfg_t *, const char *, const char *, long);
 static int check_path(cfg_t *, const char *, const char *, long);
 static int check_duration(cfg_t *, const char *, const char *, long);
 
@@ -67,6 +71,17 @@ static const struct config_key config_keys[] = {
 	KEY("port",		KEY_INT, port,		check_port),
 	KEY("tls",		KEY_STR, tls_name,	check_tls),
 	KEY("tls_trust_file",	KEY_STR, tls_trust_file, check_text),
+	KEY("tls_crl_file",	KEY_STR, tls_crl_file,	check_text),
+	KEY("tls_cert_file",	KEY_STR, tls_cert_file,	check_text),
+	KEY("tls_key_file",	KEY_STR, tls_key_file,	check_text),
+	KEY("tls_priorities",	KEY_STR, tls_priorities, check_text),
+	KEY("tls_min_version",	KEY_STR, tls_min_version_name,
+	    check_tls_version),
+	KEY("tls_fingerprint",	KEY_STR, tls_fingerprint_name,
+	    check_fingerprint),
+	KEY("tls_host_override", KEY_STR, tls_host_override, check_domain),
+	BOOL("tls_certcheck",	tls_certcheck,		1),
+	BOOL("tls_session_cache", tls_session_cache,	1),
 	KEY("auth",		KEY_STR, auth,		check_auth),
 	KEY("user",		KEY_STR, user,		check_text),
 	KEY("password",		KEY_STR, password,	check_text),
@@ -167,6 +182,52 @@ check_oneof(cfg_t *cfg, const char *key, const char *s,
 		if (strcmp(s, names[i]) == 0)
 			return 0;
 	cfg_error(cfg, "%s: '%s' is not one of %s", key, s, list);
+	return -1;
+}
+
+static int
+check_tls_version(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	static const char *names[] = { "1.0", "1.1", "1.2", "1.3" };
+
+	(void)n;
+	return check_oneof(cfg, key, s, names, 4, "1.0, 1.1, 1.2, 1.3");
+}
+
+/*
+ * A SHA-256 fingerprint: 64 hex digits, with or without ':' between
+ * pairs and an optional "sha256:" in front; into out (lower case) when
+ * out is not NULL.  -1 when it is not one.
+ */
+static int
+fingerprint_parse(const char *s, char *out)
+{
+	size_t n = 0;
+
+	if (strncasecmp(s, "sha256:", 7) == 0)
+		s += 7;
+	for (; *s; s++) {
+		if (*s == ':')
+			continue;
+		if (!isxdigit((unsigned char)*s) || n == 64)
+			return -1;
+		if (out != NULL)
+			out[n] = (char)tolower((unsigned char)*s);
+		n++;
+	}
+	if (out != NULL)
+		out[n] = '\0';
+	return n == 64 ? 0 : -1;
+}
+
+static int
+check_fingerprint(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	(void)n;
+	if (fingerprint_parse(s, NULL) == 0)
+		return 0;
+	cfg_error(cfg, "%s: '%s' is not a SHA-256 fingerprint (64 hex "
+	    "digits, ':' allowed)", key, s);
 	return -1;
 }
 
@@ -649,6 +710,15 @@ config_account(const struct config *c, const char *name,
 		a->log_format = "text";
 	if (a->queue == NULL)
 		a->queue = "on-failure";
+	if (a->tls_min_version_name == NULL)
+		a->tls_min_version_name = "1.2";
+	a->tls_min_version = 10 + (a->tls_min_version_name[2] - '0');
+	a->tls_fingerprint[0] = '\0';
+	if (a->tls_fingerprint_name != NULL)
+		fingerprint_parse(a->tls_fingerprint_name, a->tls_fingerprint);
+	if (a->tls_key_file != NULL && a->tls_cert_file == NULL)
+		return err_set(e, ERR_CONFIG, "%s: account '%s' has "
+		    "tls_key_file but no tls_cert_file", c->path, a->name);
 	if (a->queue_max_age_name == NULL)
 		a->queue_max_age_name = "5d";
 	a->queue_max_age = config_duration(a->queue_max_age_name);

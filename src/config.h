@@ -45,6 +45,17 @@ struct account {
 	const char	*tls_name;	/* as written */
 	enum config_tls	 tls;
 	const char	*tls_trust_file;
+	const char	*tls_crl_file;
+	const char	*tls_cert_file;
+	const char	*tls_key_file;
+	const char	*tls_priorities;
+	const char	*tls_min_version_name;
+	long		 tls_min_version;	/* 10..13 */
+	const char	*tls_fingerprint_name;	/* as written */
+	char		 tls_fingerprint[65];	/* hex, lower case; "" */
+	const char	*tls_host_override;
+	long		 tls_certcheck;
+	long		 tls_session_cache;
 	const char	*auth;		/* "on", "off" or mechanism names */
 	const char	*user;
 	const char	*password;

@@ -13,9 +13,11 @@
  */
 #include "autoconf.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -74,6 +76,9 @@ send_release(struct send_ctx *ctx)
 		config_release(&ctx->config);
 	aliases_release(&ctx->aliases);
 	free(ctx->aliases_path);
+	if (ctx->tls_cache != NULL)
+		wipe(ctx->tls_cache, ctx->tls_cache_len);
+	free(ctx->tls_cache);
 	free(ctx->config_path);
 	wipe_free(ctx->password);
 	memset(ctx, 0, sizeof(*ctx));
@@ -193,6 +198,9 @@ load_aliases(struct job *j, struct err *e)
 		return 0;
 	aliases_release(&ctx->aliases);
 	free(ctx->aliases_path);
+	if (ctx->tls_cache != NULL)
+		wipe(ctx->tls_cache, ctx->tls_cache_len);
+	free(ctx->tls_cache);
 	ctx->aliases_path = NULL;
 	if (aliases_load(&ctx->aliases, path, e) == -1)
 		return -1;
@@ -549,11 +557,90 @@ log_outcome(struct job *j, const char *tls, const struct smtp_result *res,
 	    (long long)j->msg.size, res ? res->status : NULL, outcome, error);
 }
 
+/* <queue dir>/tls/<account>.session: where the session is kept. */
+static int
+session_cache_path(const struct account *a, char *path, size_t size)
+{
+	char *q = send_queue_dir(a);
+	int n = snprintf(path, size, "%s/tls/%s.session", q, a->name);
+
+	free(q);
+	if (n < 0 || (size_t)n >= size || strchr(a->name, '/') != NULL)
+		return -1;
+	return 0;
+}
+
+static void
+session_cache_load(struct send_ctx *ctx, const struct account *a)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	free(ctx->tls_cache);
+	ctx->tls_cache = NULL;
+	ctx->tls_cache_len = 0;
+	if (!a->tls_session_cache || a->tls == CONFIG_TLS_OFF ||
+	    session_cache_path(a, path, sizeof(path)) == -1)
+		return;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return;
+	/* Only our own, private file: it holds session secrets. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_uid == geteuid() && (st.st_mode & 077) == 0 &&
+	    st.st_size > 0 && st.st_size < 65536) {
+		ctx->tls_cache = xmalloc((size_t)st.st_size);
+		if (read(fd, ctx->tls_cache, (size_t)st.st_size) ==
+		    (ssize_t)st.st_size)
+			ctx->tls_cache_len = (size_t)st.st_size;
+	}
+	close(fd);
+}
+
+static void
+session_cache_save(struct send_ctx *ctx)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 16], *slash;
+	struct account a;
+	struct err e;
+	void *data;
+	size_t len;
+	int fd;
+
+	err_init(&e);
+	if (ctx->session == NULL || !ctx->config_loaded ||
+	    config_account(&ctx->config, ctx->session_account, NULL, &a,
+	    &e) == -1 || !a.tls_session_cache ||
+	    session_cache_path(&a, path, sizeof(path)) == -1 ||
+	    smtp_tls_session(ctx->session, &data, &len) == -1)
+		return;
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	if (mkdir_p(path, 0700) == 0) {
+		*slash = '/';
+		snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+		if (fd != -1) {
+			if (write(fd, data, len) == (ssize_t)len &&
+			    close(fd) == 0)
+				rename(tmp, path);
+			else
+				close(fd);
+			unlink(tmp);
+		}
+	}
+	wipe(data, len);
+	free(data);
+}
+
 void
 send_session_close(struct send_ctx *ctx)
 {
-	if (ctx->session != NULL)
+	if (ctx->session != NULL) {
+		session_cache_save(ctx);
 		smtp_close(ctx->session);
+	}
 	ctx->session = NULL;
 	ctx->session_account[0] = '\0';
 }
@@ -575,12 +662,31 @@ send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
 	p->host = a->host;
 	p->port = (int)a->port;
 	p->tls = smtp_tls_mode(a->tls);
-	p->tls_trust_file = a->tls_trust_file;
+	p->tls_opts.trust_file = a->tls_trust_file;
+	p->tls_opts.crl_file = a->tls_crl_file;
+	p->tls_opts.cert_file = a->tls_cert_file;
+	p->tls_opts.key_file = a->tls_key_file;
+	p->tls_opts.priorities = a->tls_priorities;
+	p->tls_opts.min_version = (int)a->tls_min_version;
+	p->tls_opts.fingerprint = a->tls_fingerprint[0] ? a->tls_fingerprint :
+	    NULL;
+	p->tls_opts.certcheck = (int)a->tls_certcheck;
+	p->tls_name = a->tls_host_override;
+	if (!a->tls_certcheck && a->tls_fingerprint[0] == '\0' &&
+	    a->tls != CONFIG_TLS_OFF)
+		log_warn("account '%s': tls_certcheck is off: the server's "
+		    "certificate is NOT checked, and anyone on the path can "
+		    "read and change this mail and the password", a->name);
+	session_cache_load(ctx, a);
+	p->tls_opts.session = ctx->tls_cache;
+	p->tls_opts.session_len = ctx->tls_cache_len;
 	p->helo = ctx->helo;
 	p->timeout_ms = (int)a->timeout * 1000;
 	p->auth = a->auth;
 	p->user = a->user;
 	ctx->session = smtp_open(p, e);
+	if (ctx->session != NULL && smtp_tls_resumed(ctx->session))
+		log_info("TLS session resumed from the cache");
 	if (ctx->session != NULL)
 		snprintf(ctx->session_account, sizeof(ctx->session_account),
 		    "%s", a->name);

@@ -44,6 +44,8 @@ struct send_ctx {
 	struct smtp_session	*session;	/* kept open with keep_open */
 	char			 session_account[128];
 	struct smtp_params	 params;	/* what session points into */
+	void			*tls_cache;	/* saved TLS session: secret */
+	size_t			 tls_cache_len;
 	char			 helo[256];
 	char			*password;	/* from passwordeval: wiped */
 	char			 password_account[128];

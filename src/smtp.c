@@ -338,18 +338,18 @@ smtp_ehlo(struct smtp_session *s, struct err *e)
 static int
 smtp_tls_start(struct smtp_session *s, struct err *e)
 {
-	struct tls_params tp;
+	struct tls_params tp = s->p->tls_opts;
 	char desc[128];
 
 	s->state = SMTP_TLS;
-	tp.trust_file = s->p->tls_trust_file;
-	tp.hostname = s->p->host;
+	tp.hostname = s->p->tls_name ? s->p->tls_name : s->p->host;
 	tp.timeout_ms = s->p->timeout_ms;
 	s->tls = tls_start(s->fd, &tp, e);
 	if (s->tls == NULL)
 		return smtp_broken(s, e);
 	io_set_tls(&s->io, s->tls);
-	log_info("TLS started: %s", tls_describe(s->tls, desc, sizeof(desc)));
+	log_info("TLS started: %s%s", tls_describe(s->tls, desc, sizeof(desc)),
+	    tls_resumed(s->tls) ? " (resumed session)" : "");
 	return 0;
 }
 
@@ -461,12 +461,22 @@ smtp_auth(struct smtp_session *s, struct err *e)
 	ap.password = s->p->password;
 	ap.hostname = s->p->host;
 	ap.encrypted = s->tls != NULL;
-	if (auth_choose(&ap, s->caps.auth, mech, sizeof(mech), e) == -1)
+	ap.cb_type = NULL;
+	ap.cb_data = NULL;
+	ap.cb_len = 0;
+	if (s->tls != NULL)
+		tls_channel_binding(s->tls, &ap.cb_type, &ap.cb_data,
+		    &ap.cb_len);
+	if (auth_choose(&ap, s->caps.auth, mech, sizeof(mech), e) == -1) {
+		free(ap.cb_data);
 		return -1;
-	if ((a = auth_start(&ap, mech, e)) == NULL)
-		return -1;
-	rc = smtp_auth_run(s, a, mech, e);
-	auth_free(a);
+	}
+	rc = -1;
+	if ((a = auth_start(&ap, mech, e)) != NULL) {
+		rc = smtp_auth_run(s, a, mech, e);
+		auth_free(a);
+	}
+	free(ap.cb_data);
 	return rc;
 }
 
@@ -773,6 +783,20 @@ smtp_send(struct smtp_session *s, const struct smtp_envelope *env,
 	if (rc == -1)
 		smtp_rset(s);
 	return rc;
+}
+
+int
+smtp_tls_session(struct smtp_session *s, void **data, size_t *len)
+{
+	if (s->tls == NULL)
+		return -1;
+	return tls_session_data(s->tls, data, len);
+}
+
+int
+smtp_tls_resumed(struct smtp_session *s)
+{
+	return s->tls != NULL && tls_resumed(s->tls);
 }
 
 void

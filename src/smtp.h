@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "tls.h"
 #include "util.h"
 
 enum smtp_tls {
@@ -25,7 +26,12 @@ struct smtp_params {
 	const char	*host;
 	int		 port;
 	enum smtp_tls	 tls;
-	const char	*tls_trust_file;	/* NULL: system store */
+	/*
+	 * Everything TLS needs but the name and the timeout, which smtp
+	 * fills in (host, or tls_name when set).
+	 */
+	struct tls_params tls_opts;
+	const char	*tls_name;		/* name to verify; NULL: host */
 	const char	*helo;			/* EHLO name */
 	int		 timeout_ms;		/* each connect, read, write */
 	const char	*auth;			/* "on", "off", mechanisms */
@@ -86,6 +92,16 @@ struct smtp_session	*smtp_open(const struct smtp_params *, struct err *);
 int			 smtp_send(struct smtp_session *,
 			    const struct smtp_envelope *, struct smtp_result *,
 			    struct err *);
+
+/*
+ * The TLS session, to resume it next time (allocated; the caller frees
+ * it); -1 when the session has no TLS or no data.
+ */
+int			 smtp_tls_session(struct smtp_session *, void **,
+			    size_t *);
+
+/* 1 when the TLS handshake resumed a saved session. */
+int			 smtp_tls_resumed(struct smtp_session *);
 
 /* "TLS1.3 / AES-256-GCM", or "none". */
 const char		*smtp_tls_info(struct smtp_session *, char *,

@@ -29,6 +29,15 @@
  */
 #define GT_API(X) \
 	X(gnutls_bye) \
+	X(gnutls_certificate_set_x509_crl_file) \
+	X(gnutls_certificate_set_x509_key_file) \
+	X(gnutls_priority_set_direct) \
+	X(gnutls_certificate_get_peers) \
+	X(gnutls_fingerprint) \
+	X(gnutls_session_set_data) \
+	X(gnutls_session_get_data2) \
+	X(gnutls_session_is_resumed) \
+	X(gnutls_session_channel_binding) \
 	X(gnutls_certificate_allocate_credentials) \
 	X(gnutls_certificate_free_credentials) \
 	X(gnutls_certificate_set_x509_system_trust) \
@@ -154,7 +163,7 @@ tls_verify_error(struct tls *t, struct err *e)
 }
 
 static int
-tls_setup(struct tls *t, const struct tls_params *p, struct err *e)
+tls_credentials(struct tls *t, const struct tls_params *p, struct err *e)
 {
 	int rc;
 
@@ -167,27 +176,182 @@ tls_setup(struct tls *t, const struct tls_params *p, struct err *e)
 			return err_set(e, ERR_CONFIG, "cannot load trust file "
 			    "'%s': %s", p->trust_file, rc == 0 ?
 			    "no certificates in it" : gt.gnutls_strerror(rc));
-	} else {
+	} else if (p->certcheck && p->fingerprint == NULL) {
+		/* Only when it will be used: the store is costly to parse. */
 		rc = gt.gnutls_certificate_set_x509_system_trust(t->cred);
 		if (rc <= 0)
 			return err_set(e, ERR_TLS, "cannot load the system "
 			    "trust store: %s", rc == 0 ? "it is empty" :
 			    gt.gnutls_strerror(rc));
 	}
+	if (p->crl_file != NULL && (rc =
+	    gt.gnutls_certificate_set_x509_crl_file(t->cred, p->crl_file,
+	    GNUTLS_X509_FMT_PEM)) < 0)
+		return err_set(e, ERR_CONFIG, "cannot load CRL file '%s': %s",
+		    p->crl_file, gt.gnutls_strerror(rc));
+	if (p->cert_file != NULL && (rc =
+	    gt.gnutls_certificate_set_x509_key_file(t->cred, p->cert_file,
+	    p->key_file ? p->key_file : p->cert_file,
+	    GNUTLS_X509_FMT_PEM)) < 0)
+		return err_set(e, ERR_CONFIG, "cannot load client certificate "
+		    "'%s': %s", p->cert_file, gt.gnutls_strerror(rc));
+	return 0;
+}
+
+/*
+ * The priority string: the user's (or GnuTLS's NORMAL), with the
+ * protocol versions below min_version taken out.
+ */
+static int
+tls_priority(struct tls *t, const struct tls_params *p, struct err *e)
+{
+	static const struct {
+		int		 v;
+		const char	*name;
+	} vers[] = {
+		{ 13, "+VERS-TLS1.3" }, { 12, "+VERS-TLS1.2" },
+		{ 11, "+VERS-TLS1.1" }, { 10, "+VERS-TLS1.0" },
+	};
+	char prio[1024];
+	const char *where = NULL;
+	size_t i, n;
+	int rc;
+
+	n = (size_t)snprintf(prio, sizeof(prio), "%s:-VERS-ALL",
+	    p->priorities ? p->priorities : "NORMAL");
+	for (i = 0; i < sizeof(vers) / sizeof(vers[0]) && n < sizeof(prio);
+	    i++)
+		if (vers[i].v >= p->min_version)
+			n += (size_t)snprintf(prio + n, sizeof(prio) - n, ":%s",
+			    vers[i].name);
+	if (n >= sizeof(prio))
+		return err_set(e, ERR_CONFIG, "tls_priorities is too long");
+	rc = gt.gnutls_priority_set_direct(t->session, prio, &where);
+	if (rc < 0)
+		return err_set(e, ERR_CONFIG, "tls_priorities '%s': %s (at "
+		    "'%s')", p->priorities ? p->priorities : "NORMAL",
+		    gt.gnutls_strerror(rc), where ? where : "?");
+	return 0;
+}
+
+static int
+tls_setup(struct tls *t, const struct tls_params *p, struct err *e)
+{
+	int rc;
+
+	if (tls_credentials(t, p, e) == -1)
+		return -1;
 	if ((rc = gt.gnutls_init(&t->session, GNUTLS_CLIENT)) < 0)
 		return err_set(e, ERR_TLS, "TLS: %s", gt.gnutls_strerror(rc));
-	if ((rc = gt.gnutls_set_default_priority(t->session)) < 0 ||
-	    (rc = gt.gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE,
+	if (tls_priority(t, p, e) == -1)
+		return -1;
+	if ((rc = gt.gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE,
 	    t->cred)) < 0)
 		return err_set(e, ERR_TLS, "TLS: %s", gt.gnutls_strerror(rc));
 	/* SNI is for names only (RFC 6066 section 3). */
 	if (!is_ip_literal(p->hostname))
 		gt.gnutls_server_name_set(t->session, GNUTLS_NAME_DNS,
 		    p->hostname, strlen(p->hostname));
-	gt.gnutls_session_set_verify_cert(t->session, p->hostname, 0);
+	/*
+	 * The chain and the name, and a stapled OCSP response when the
+	 * server sends one (GnuTLS asks for it and checks it).  A pin
+	 * replaces all of that; tls_certcheck = off skips it (the driver
+	 * warns about that on every use).
+	 */
+	if (p->fingerprint == NULL && p->certcheck)
+		gt.gnutls_session_set_verify_cert(t->session, p->hostname, 0);
+	if (p->session != NULL && p->session_len > 0)
+		gt.gnutls_session_set_data(t->session, p->session,
+		    p->session_len);
 	gt.gnutls_transport_set_ptr(t->session, t);
 	gt.gnutls_transport_set_push_function(t->session, tls_push);
 	gt.gnutls_transport_set_pull_function(t->session, tls_pull);
+	return 0;
+}
+
+/* The leaf certificate's SHA-256, raw (32 bytes). */
+static int
+tls_leaf_sha256(struct tls *t, unsigned char out[32])
+{
+	const gnutls_datum_t *certs;
+	unsigned int n = 0;
+	size_t len = 32;
+
+	certs = gt.gnutls_certificate_get_peers(t->session, &n);
+	if (certs == NULL || n == 0)
+		return -1;
+	return gt.gnutls_fingerprint(GNUTLS_DIG_SHA256, &certs[0], out,
+	    &len) < 0 || len != 32 ? -1 : 0;
+}
+
+int
+tls_peer_fingerprint(struct tls *t, char *buf, size_t size)
+{
+	unsigned char md[32];
+	size_t i, n = 0;
+
+	if (tls_leaf_sha256(t, md) == -1 || size < 96)
+		return -1;
+	for (i = 0; i < 32; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%02X",
+		    i ? ":" : "", md[i]);
+	return 0;
+}
+
+static int
+tls_check_pin(struct tls *t, const char *want, struct err *e)
+{
+	char got[100], hex[65];
+	unsigned char md[32];
+	size_t i;
+
+	if (tls_leaf_sha256(t, md) == -1)
+		return err_set(e, ERR_TLS, "TLS: the server sent no "
+		    "certificate to check against tls_fingerprint");
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	if (strcmp(hex, want) == 0)
+		return 0;
+	tls_peer_fingerprint(t, got, sizeof(got));
+	return err_set(e, ERR_TLS, "TLS certificate fingerprint mismatch: "
+	    "the server's is %s", got);
+}
+
+int
+tls_resumed(struct tls *t)
+{
+	return gt.gnutls_session_is_resumed(t->session) != 0;
+}
+
+int
+tls_session_data(struct tls *t, void **data, size_t *len)
+{
+	gnutls_datum_t d = { NULL, 0 };
+
+	if (gt.gnutls_session_get_data2(t->session, &d) < 0 || d.size == 0)
+		return -1;
+	*data = xmalloc(d.size);
+	memcpy(*data, d.data, d.size);
+	*len = d.size;
+	(*gt.gnutls_free)(d.data);
+	return 0;
+}
+
+int
+tls_channel_binding(struct tls *t, const char **type, unsigned char **data,
+    size_t *len)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	int v13 = gt.gnutls_protocol_get_version(t->session) == GNUTLS_TLS1_3;
+
+	if (gt.gnutls_session_channel_binding(t->session, v13 ?
+	    GNUTLS_CB_TLS_EXPORTER : GNUTLS_CB_TLS_UNIQUE, &d) < 0)
+		return -1;
+	*type = v13 ? "tls-exporter" : "tls-unique";
+	*data = xmalloc(d.size ? d.size : 1);
+	memcpy(*data, d.data, d.size);
+	*len = d.size;
+	(*gt.gnutls_free)(d.data);
 	return 0;
 }
 
@@ -215,6 +379,9 @@ tls_start(int fd, const struct tls_params *p, struct err *e)
 		tls_fail(t, rc, "TLS handshake failed", e);
 		goto fail;
 	}
+	if (p->fingerprint != NULL && tls_check_pin(t, p->fingerprint,
+	    e) == -1)
+		goto fail;
 	return t;
 fail:
 	tls_free(t, 0);

@@ -19,6 +19,9 @@ void	 wipe(void *, size_t);
 /* Wipe and free a string. NULL is allowed. */
 void	 wipe_free(char *);
 
+/* mkdir -p with the given mode for what it creates; -1 with errno. */
+int	 mkdir_p(const char *path, int mode);
+
 /* Milliseconds on the monotonic clock. */
 int64_t	 now_ms(void);
 
