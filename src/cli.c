@@ -33,6 +33,9 @@ enum {
 	OPT_HTML,
 	OPT_DRY_RUN,
 	OPT_BCC,
+	OPT_PRINT_CONFIG,
+	OPT_CHECK,
+	OPT_SERVERINFO,
 };
 
 struct cli_option {
@@ -117,6 +120,14 @@ static const struct cli_option cli_options[] = {
 	    "hold a queued message: -q leaves it alone" },
 	{ OPT_QRELEASE, "queue-release", required_argument, "id",
 	    "release a held message" },
+	{ OPT_CHECK, "check", no_argument, NULL,
+	    "check the configuration, credentials, connection and login, "
+	    "step by step, sending nothing" },
+	{ OPT_SERVERINFO, "serverinfo", no_argument, NULL,
+	    "show what the account's server offers: capabilities, TLS, "
+	    "certificates" },
+	{ OPT_PRINT_CONFIG, "print-config", no_argument, NULL,
+	    "print the account's effective settings (password hidden)" },
 	{ OPT_HELP, "help", no_argument, NULL,
 	    "print this help and exit" },
 	{ OPT_VERSION, "version", no_argument, NULL,
@@ -390,6 +401,15 @@ cli_apply(struct opts *o, int c, const char *arg, struct err *e)
 		o->queue_cmd = c - OPT_QREMOVE;
 		o->queue_id = arg;
 		break;
+	case OPT_PRINT_CONFIG:
+		o->mode = CLI_MODE_PRINT_CONFIG;
+		break;
+	case OPT_CHECK:
+		o->mode = CLI_MODE_CHECK;
+		break;
+	case OPT_SERVERINFO:
+		o->mode = CLI_MODE_SERVERINFO;
+		break;
 	case OPT_HELP:
 		o->mode = CLI_MODE_HELP;
 		break;
@@ -466,7 +486,9 @@ cli_usage(FILE *fp)
 	    "       envoi -A file [--dry-run] [-t] [recipient ...] < message\n"
 	    "       envoi -bp [--json] | -q | -bs | --queue-retry id | "
 	    "--queue-hold id\n"
-	    "             | --queue-release id | --queue-remove id\n", fp);
+	    "             | --queue-release id | --queue-remove id\n"
+	    "       envoi [-C file] [-a account] --check | --serverinfo | "
+	    "--print-config\n", fp);
 }
 
 void

@@ -21,6 +21,9 @@ enum cli_mode {
 	CLI_MODE_NEWALIASES,	/* -bi, or called as newaliases */
 	CLI_MODE_FLUSH,		/* -q */
 	CLI_MODE_QCMD,		/* --queue-remove and the like */
+	CLI_MODE_PRINT_CONFIG,	/* --print-config */
+	CLI_MODE_CHECK,		/* --check */
+	CLI_MODE_SERVERINFO,	/* --serverinfo */
 	CLI_MODE_HELP,
 	CLI_MODE_VERSION,
 	CLI_MODE_LAST

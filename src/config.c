@@ -59,6 +59,7 @@ static int check_rcpt_policy(cfg_t *, const char *, const char *, long);
 static int check_syslog(cfg_t *, const char *, const char *, long);
 static int check_log_format(cfg_t *, const char *, const char *, long);
 static int check_queue(cfg_t *, const char *, const char *, long);
+static int check_provider(cfg_t *, const char *, const char *, long);
 static int check_tls_version(cfg_t *, const char *, const char *, long);
 static int check_fingerprint(cfg_t *, const char *, const char *, long);
 static int check_path(cfg_t *, const char *, const char *, long);
@@ -67,6 +68,7 @@ static int check_duration(cfg_t *, const char *, const char *, long);
 #define KEY(n, t, f, c) { n, t, offsetof(struct account, f), c, 0 }
 #define BOOL(n, f, d) { n, KEY_BOOL, offsetof(struct account, f), NULL, d }
 static const struct config_key config_keys[] = {
+	KEY("provider",		KEY_STR, provider,	check_provider),
 	KEY("host",		KEY_STR, host,		check_domain),
 	KEY("port",		KEY_INT, port,		check_port),
 	KEY("tls",		KEY_STR, tls_name,	check_tls),
@@ -113,6 +115,31 @@ static const struct config_key config_keys[] = {
 static const char *config_tls_names[CONFIG_TLS_LAST] = {
 	"starttls", "tls", "off"
 };
+
+/*
+ * Provider presets: what a user of a well-known service would otherwise
+ * have to look up.  They sit below everything the file sets.
+ */
+static const struct preset {
+	const char	*name;
+	const char	*host;
+	long		 port;
+	const char	*tls;
+} config_presets[] = {
+	{ "gmail",		"smtp.gmail.com",	587, "starttls" },
+	{ "outlook",		"smtp.office365.com",	587, "starttls" },
+	{ "fastmail",		"smtp.fastmail.com",	465, "tls" },
+	{ "icloud",		"smtp.mail.me.com",	587, "starttls" },
+	{ "yahoo",		"smtp.mail.yahoo.com",	465, "tls" },
+	{ "gmx",		"mail.gmx.net",		587, "starttls" },
+	{ "mailbox.org",	"smtp.mailbox.org",	465, "tls" },
+	{ "posteo",		"posteo.de",		587, "starttls" },
+	{ "zoho",		"smtp.zoho.com",	465, "tls" },
+	{ "migadu",		"smtp.migadu.com",	465, "tls" },
+	/* The Bridge listens locally with a self-signed certificate. */
+	{ "proton-bridge",	"127.0.0.1",		1025, "starttls" },
+};
+#define NPRESETS (sizeof(config_presets) / sizeof(config_presets[0]))
 
 static const char *config_from_names[CONFIG_FROM_LAST] = {
 	"auto", "on", "off"
@@ -228,6 +255,47 @@ check_fingerprint(cfg_t *cfg, const char *key, const char *s, long n)
 		return 0;
 	cfg_error(cfg, "%s: '%s' is not a SHA-256 fingerprint (64 hex "
 	    "digits, ':' allowed)", key, s);
+	return -1;
+}
+
+static const struct preset *
+preset_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < NPRESETS; i++)
+		if (strcasecmp(config_presets[i].name, name) == 0)
+			return &config_presets[i];
+	return NULL;
+}
+
+const char *const *
+config_provider_names(void)
+{
+	static const char *names[NPRESETS + 1];
+	size_t i;
+
+	for (i = 0; i < NPRESETS; i++)
+		names[i] = config_presets[i].name;
+	names[NPRESETS] = NULL;
+	return names;
+}
+
+static int
+check_provider(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	char list[512] = "";
+	size_t i;
+
+	(void)n;
+	if (preset_find(s) != NULL)
+		return 0;
+	for (i = 0; i < NPRESETS; i++) {
+		strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+		strncat(list, config_presets[i].name,
+		    sizeof(list) - strlen(list) - 1);
+	}
+	cfg_error(cfg, "%s: unknown provider '%s' (known: %s)", key, s, list);
 	return -1;
 }
 
@@ -678,6 +746,7 @@ config_account(const struct config *c, const char *name,
     const char *const *senders, struct account *a, struct err *e)
 {
 	cfg_t *defs = cfg_getsec(c->cfg, "defaults");
+	const struct preset *pre;
 	cfg_t *acct;
 	size_t i;
 
@@ -689,6 +758,13 @@ config_account(const struct config *c, const char *name,
 	a->file = c->path;
 	a->timeout = DEFAULT_TIMEOUT;
 	a->auth = "on";
+	/* The preset first, so that every key the file sets wins. */
+	key_resolve(&config_keys[0], acct, defs, a);
+	if ((pre = preset_find(a->provider)) != NULL) {
+		a->host = pre->host;
+		a->port = pre->port;
+		a->tls_name = pre->tls;
+	}
 	for (i = 0; i < NKEYS; i++)
 		key_resolve(&config_keys[i], acct, defs, a);
 	a->tls = CONFIG_TLS_STARTTLS;
@@ -728,6 +804,58 @@ config_account(const struct config *c, const char *name,
 		return err_set(e, ERR_CONFIG, "%s: account '%s' has no host",
 		    c->path, a->name);
 	return 0;
+}
+
+/* One value in configuration syntax, quoted and escaped. */
+static void
+print_str(FILE *out, const char *v)
+{
+	putc('"', out);
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\' || *v == '$')
+			putc('\\', out);
+		putc(*v, out);
+	}
+	putc('"', out);
+}
+
+void
+config_print(const struct account *a, FILE *out)
+{
+	const char *field, *v;
+	size_t i;
+
+	fprintf(out, "# from %s\naccount ", a->file ? a->file : "?");
+	print_str(out, a->name);
+	fputs(" {\n", out);
+	for (i = 0; i < NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+
+		field = (const char *)a + k->offset;
+		if (k->type == KEY_INT) {
+			fprintf(out, "  %s = %ld\n", k->name,
+			    *(const long *)(const void *)field);
+			continue;
+		}
+		if (k->type == KEY_BOOL) {
+			fprintf(out, "  %s = %s\n", k->name,
+			    *(const long *)(const void *)field ? "true" :
+			    "false");
+			continue;
+		}
+		v = *(const char *const *)(const void *)field;
+		if (v == NULL) {
+			fprintf(out, "  # %s is not set\n", k->name);
+			continue;
+		}
+		fprintf(out, "  %s = ", k->name);
+		if (strcmp(k->name, "password") == 0)
+			fputs("\"<hidden>\"", out);
+		else
+			print_str(out, v);
+		putc('\n', out);
+	}
+	fputs("}\n", out);
 }
 
 void

@@ -16,6 +16,7 @@
 #define ENVOI_CONFIG_H
 
 #include <confuse.h>
+#include <stdio.h>
 
 #include "err.h"
 #include "util.h"
@@ -40,6 +41,7 @@ enum config_from_header {
 
 struct account {
 	const char	*name;
+	const char	*provider;	/* a preset: fills host, port, tls */
 	const char	*host;
 	long		 port;
 	const char	*tls_name;	/* as written */
@@ -126,6 +128,15 @@ int	 config_from_matches(const char *from, const char *sender);
  * ("5d").  Returns seconds, or -1 when it is not one.
  */
 long	 config_duration(const char *);
+
+/*
+ * Write the account's effective settings in configuration syntax: the
+ * password as <hidden>, keys without a value as comments.
+ */
+void	 config_print(const struct account *, FILE *);
+
+/* The names of the provider presets, NULL-terminated. */
+const char *const *config_provider_names(void);
 
 /* Every account key, for documentation checks and --help. */
 const char *const *config_key_names(void);

@@ -23,6 +23,8 @@
 #include "log.h"
 #include "runq.h"
 #include "send.h"
+#include "smtp.h"
+#include "tls.h"
 #include "util.h"
 
 /* The composer child: its pid and the pipe its error comes back on. */
@@ -177,6 +179,163 @@ out:
 }
 
 static int
+run_print_config(const struct opts *o, struct err *e)
+{
+	struct send_ctx ctx;
+	struct account a;
+	char *q;
+	int rc = -1;
+
+	if (send_init(&ctx, o, e) == -1 ||
+	    config_account(&ctx.config, o->account, NULL, &a, e) == -1)
+		goto out;
+	config_print(&a, stdout);
+	q = send_queue_dir(&a);
+	printf("# queue directory: %s\n", q);
+	free(q);
+	rc = 0;
+out:
+	send_release(&ctx);
+	return rc;
+}
+
+static const char *
+check_hint(enum err_kind k)
+{
+	switch (k) {
+	case ERR_TLS:
+		return "check tls_trust_file; or see the certificate with "
+		    "envoi --serverinfo and pin it with tls_fingerprint";
+	case ERR_AUTH:
+		return "check user and password; many providers want an app "
+		    "password, or OAuth2";
+	case ERR_NOHOST:
+		return "check host";
+	case ERR_TEMP:
+		return "check host, port and tls (587 is starttls, 465 is "
+		    "tls), and the network";
+	case ERR_CONFIG:
+		return "see envoi.conf(5)";
+	default:
+		return "run again with -v to see the dialogue";
+	}
+}
+
+static void
+step(const char *what, const struct err *e)
+{
+	if (e == NULL || e->kind == ERR_NONE)
+		printf("%-14s OK\n", what);
+	else
+		printf("%-14s FAILED: %s\n%-14s hint: %s\n", what, e->msg, "",
+		    check_hint(e->kind));
+}
+
+/* --check: each step, OK or why not, in order; stop before MAIL. */
+static int
+run_check(const struct opts *o, struct err *e)
+{
+	struct strlist names;
+	struct send_ctx ctx;
+	struct account a;
+	struct smtp_session *s;
+	char tls[128];
+	size_t i;
+	int rc = -1;
+
+	strlist_init(&names);
+	if (send_init(&ctx, o, e) == -1) {
+		step("configuration", e);
+		goto out;
+	}
+	printf("%-14s OK (%s)\n", "configuration", ctx.config_path);
+	config_account_names(&ctx.config, &names);
+	for (i = 0; i < names.n; i++)
+		if (config_account(&ctx.config, names.v[i], NULL, &a, e) ==
+		    -1) {
+			step("accounts", e);
+			goto out;
+		}
+	if (config_account(&ctx.config, o->account, NULL, &a, e) == -1) {
+		step("account", e);
+		goto out;
+	}
+	printf("%-14s OK (%s: %s port %ld, tls %s, auth %s%s%s)\n",
+	    "account", a.name, a.host, a.port, a.tls_name, a.auth,
+	    a.user ? ", user " : "", a.user ? a.user : "");
+	ctx.keep_open = 1;
+	if ((s = send_session(&ctx, &a, e)) == NULL) {
+		step("session", e);
+		goto out;
+	}
+	smtp_tls_info(s, tls, sizeof(tls));
+	printf("%-14s OK (%s)\n", "connection", a.host);
+	printf("%-14s OK (%s)\n", "TLS", tls);
+	if (smtp_info(s)->mechanism[0])
+		printf("%-14s OK (%s as %s)\n", "login",
+		    smtp_info(s)->mechanism, a.user);
+	else
+		printf("%-14s none (no user, or auth off)\n", "login");
+	rc = 0;
+out:
+	strlist_release(&names);
+	send_release(&ctx);
+	return rc;
+}
+
+static void
+print_lines(const char *title, const char *text)
+{
+	const char *p = text, *nl;
+
+	printf("%s\n", title);
+	if (*text == '\0')
+		return;
+	for (; p != NULL; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		printf("  %.*s\n", nl ? (int)(nl - p) : (int)strlen(p), p);
+	}
+}
+
+/* --serverinfo: what the server offers, and its certificates. */
+static int
+run_serverinfo(const struct opts *o, struct err *e)
+{
+	struct send_ctx ctx;
+	struct account a;
+	struct smtp_session *s;
+	const struct smtp_info *si;
+	char buf[512];
+	int rc = -1;
+
+	if (send_init(&ctx, o, e) == -1 ||
+	    config_account(&ctx.config, o->account, NULL, &a, e) == -1)
+		goto out;
+	ctx.keep_open = 1;
+	ctx.diag = 1;
+	if ((s = send_session(&ctx, &a, e)) == NULL)
+		goto out;
+	si = smtp_info(s);
+	printf("server %s port %ld (account %s)\n", a.host, a.port, a.name);
+	printf("greeting\n  %s\n", si->greeting);
+	print_lines("capabilities before TLS", si->ehlo_clear);
+	if (smtp_tls(s) != NULL) {
+		if (si->ehlo_tls[0])
+			print_lines("capabilities under TLS", si->ehlo_tls);
+		printf("TLS\n  %s\n", smtp_tls_info(s, buf, sizeof(buf)));
+		printf("  verification: %s\n",
+		    tls_verification(smtp_tls(s), buf, sizeof(buf)));
+		printf("certificates (pin one with tls_fingerprint)\n");
+		tls_print_chain(smtp_tls(s), stdout);
+	} else
+		printf("TLS\n  none\n");
+	rc = 0;
+out:
+	send_release(&ctx);
+	return rc;
+}
+
+static int
 run(const struct opts *o, struct err *e)
 {
 	if (o->transcript != NULL && log_transcript(o->transcript) == -1)
@@ -187,6 +346,12 @@ run(const struct opts *o, struct err *e)
 		return run_send(o, e);
 	case CLI_MODE_SMTP:
 		return bsmtp_run(o, STDIN_FILENO, STDOUT_FILENO, e);
+	case CLI_MODE_PRINT_CONFIG:
+		return run_print_config(o, e);
+	case CLI_MODE_CHECK:
+		return run_check(o, e);
+	case CLI_MODE_SERVERINFO:
+		return run_serverinfo(o, e);
 	case CLI_MODE_NEWALIASES:
 		return 0;	/* aliases are read as they are: no database */
 	case CLI_MODE_LISTQ:

@@ -608,7 +608,7 @@ session_cache_save(struct send_ctx *ctx)
 	int fd;
 
 	err_init(&e);
-	if (ctx->session == NULL || !ctx->config_loaded ||
+	if (ctx->session == NULL || !ctx->config_loaded || ctx->diag ||
 	    config_account(&ctx->config, ctx->session_account, NULL, &a,
 	    &e) == -1 || !a.tls_session_cache ||
 	    session_cache_path(&a, path, sizeof(path)) == -1 ||
@@ -677,7 +677,11 @@ send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
 		log_warn("account '%s': tls_certcheck is off: the server's "
 		    "certificate is NOT checked, and anyone on the path can "
 		    "read and change this mail and the password", a->name);
-	session_cache_load(ctx, a);
+	p->no_auth = ctx->diag;
+	p->tls_opts.report_only = ctx->diag;
+	/* --serverinfo wants the whole handshake, certificates and all. */
+	if (!ctx->diag)
+		session_cache_load(ctx, a);
 	p->tls_opts.session = ctx->tls_cache;
 	p->tls_opts.session_len = ctx->tls_cache_len;
 	p->helo = ctx->helo;

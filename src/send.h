@@ -53,6 +53,8 @@ struct send_ctx {
 	int			 last_ended;	/* the last input was read to
 						   its end (its final dot) */
 	int			 in_runq;	/* no catch-up from inside */
+	int			 diag;		/* --serverinfo: no AUTH, and
+						   verification only reported */
 	int			 last_queued;	/* 1 queued, 2 held */
 	char			 last_id[64];	/* its queue ID */
 };

@@ -95,6 +95,7 @@ struct smtp_session {
 	struct tls			*tls;
 	struct caps			 caps;
 	struct reply			 reply;
+	struct smtp_info		 info;
 };
 
 static int64_t
@@ -322,6 +323,8 @@ smtp_ehlo(struct smtp_session *s, struct err *e)
 		return -1;
 	if (s->reply.code / 100 == 2) {
 		caps_parse(&s->caps, &s->reply);
+		snprintf(s->tls ? s->info.ehlo_tls : s->info.ehlo_clear,
+		    sizeof(s->info.ehlo_tls), "%.4000s", s->reply.text);
 		return 0;
 	}
 	if (s->reply.code / 100 == 4)
@@ -451,7 +454,8 @@ smtp_auth(struct smtp_session *s, struct err *e)
 	int rc;
 
 	s->state = SMTP_AUTH;
-	if (strcasecmp(s->p->auth, "off") == 0 || s->p->user == NULL)
+	if (strcasecmp(s->p->auth, "off") == 0 || s->p->user == NULL ||
+	    s->p->no_auth)
 		return 0;
 	if (s->caps.auth[0] == '\0')
 		return err_set(e, ERR_AUTH, "%s offers no authentication "
@@ -472,6 +476,7 @@ smtp_auth(struct smtp_session *s, struct err *e)
 		return -1;
 	}
 	rc = -1;
+	snprintf(s->info.mechanism, sizeof(s->info.mechanism), "%s", mech);
 	if ((a = auth_start(&ap, mech, e)) != NULL) {
 		rc = smtp_auth_run(s, a, mech, e);
 		auth_free(a);
@@ -486,6 +491,8 @@ smtp_greeting(struct smtp_session *s, struct err *e)
 	s->state = SMTP_GREETING;
 	if (smtp_reply(s, e) == -1)
 		return -1;
+	snprintf(s->info.greeting, sizeof(s->info.greeting), "%d %.480s",
+	    s->reply.code, s->reply.text);
 	if (s->reply.code == 220)
 		return 0;
 	s->broken = 1;
@@ -791,6 +798,18 @@ smtp_tls_session(struct smtp_session *s, void **data, size_t *len)
 	if (s->tls == NULL)
 		return -1;
 	return tls_session_data(s->tls, data, len);
+}
+
+const struct smtp_info *
+smtp_info(struct smtp_session *s)
+{
+	return &s->info;
+}
+
+struct tls *
+smtp_tls(struct smtp_session *s)
+{
+	return s->tls;
 }
 
 int

@@ -37,6 +37,15 @@ struct smtp_params {
 	const char	*auth;			/* "on", "off", mechanisms */
 	const char	*user;			/* NULL: no AUTH with "on" */
 	const char	*password;		/* never logged */
+	int		 no_auth;		/* stop before AUTH */
+};
+
+/* What the server said of itself, for --serverinfo. */
+struct smtp_info {
+	char	greeting[512];
+	char	ehlo_clear[4096];	/* EHLO reply lines before TLS */
+	char	ehlo_tls[4096];		/* and after ("" without TLS) */
+	char	mechanism[64];		/* the AUTH mechanism used, or "" */
 };
 
 /*
@@ -99,6 +108,12 @@ int			 smtp_send(struct smtp_session *,
  */
 int			 smtp_tls_session(struct smtp_session *, void **,
 			    size_t *);
+
+/* The session's record of the server (see struct smtp_info). */
+const struct smtp_info	*smtp_info(struct smtp_session *);
+
+/* The session's TLS, or NULL. */
+struct tls		*smtp_tls(struct smtp_session *);
 
 /* 1 when the TLS handshake resumed a saved session. */
 int			 smtp_tls_resumed(struct smtp_session *);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "net.h"
 #include "tls.h"
@@ -29,6 +30,14 @@
  */
 #define GT_API(X) \
 	X(gnutls_bye) \
+	X(gnutls_certificate_verify_peers3) \
+	X(gnutls_x509_crt_init) \
+	X(gnutls_x509_crt_import) \
+	X(gnutls_x509_crt_get_dn3) \
+	X(gnutls_x509_crt_get_issuer_dn3) \
+	X(gnutls_x509_crt_get_activation_time) \
+	X(gnutls_x509_crt_get_expiration_time) \
+	X(gnutls_x509_crt_deinit) \
 	X(gnutls_certificate_set_x509_crl_file) \
 	X(gnutls_certificate_set_x509_key_file) \
 	X(gnutls_priority_set_direct) \
@@ -93,6 +102,7 @@ struct tls {
 	int					 fd;
 	int64_t					 deadline;
 	int					 timed_out;
+	char					 hostname[256];
 };
 
 static ssize_t
@@ -258,8 +268,9 @@ tls_setup(struct tls *t, const struct tls_params *p, struct err *e)
 	 * replaces all of that; tls_certcheck = off skips it (the driver
 	 * warns about that on every use).
 	 */
-	if (p->fingerprint == NULL && p->certcheck)
+	if (p->fingerprint == NULL && p->certcheck && !p->report_only)
 		gt.gnutls_session_set_verify_cert(t->session, p->hostname, 0);
+	snprintf(t->hostname, sizeof(t->hostname), "%s", p->hostname);
 	if (p->session != NULL && p->session_len > 0)
 		gt.gnutls_session_set_data(t->session, p->session,
 		    p->session_len);
@@ -315,6 +326,84 @@ tls_check_pin(struct tls *t, const char *want, struct err *e)
 	tls_peer_fingerprint(t, got, sizeof(got));
 	return err_set(e, ERR_TLS, "TLS certificate fingerprint mismatch: "
 	    "the server's is %s", got);
+}
+
+const char *
+tls_verification(struct tls *t, char *buf, size_t size)
+{
+	gnutls_datum_t out = { NULL, 0 };
+	unsigned int status = 0;
+
+	if (gt.gnutls_certificate_verify_peers3(t->session, t->hostname,
+	    &status) < 0) {
+		snprintf(buf, size, "could not verify");
+		return buf;
+	}
+	if (status == 0) {
+		snprintf(buf, size, "OK (chain and name %s)", t->hostname);
+		return buf;
+	}
+	if (gt.gnutls_certificate_verification_status_print(status,
+	    GNUTLS_CRT_X509, &out, 0) == 0) {
+		snprintf(buf, size, "FAILED: %s", (const char *)out.data);
+		(*gt.gnutls_free)(out.data);
+	} else
+		snprintf(buf, size, "FAILED");
+	return buf;
+}
+
+static void
+print_time(FILE *out, const char *what, time_t t)
+{
+	char buf[64];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	fprintf(out, "    %s %s\n", what, buf);
+}
+
+void
+tls_print_chain(struct tls *t, FILE *out)
+{
+	const gnutls_datum_t *certs;
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t dn;
+	unsigned char md[32];
+	unsigned int n = 0, i, k;
+	size_t len;
+
+	certs = gt.gnutls_certificate_get_peers(t->session, &n);
+	for (i = 0; certs != NULL && i < n; i++) {
+		fprintf(out, "  certificate %u:\n", i);
+		if (gt.gnutls_x509_crt_init(&crt) < 0)
+			continue;
+		if (gt.gnutls_x509_crt_import(crt, &certs[i],
+		    GNUTLS_X509_FMT_DER) == 0) {
+			if (gt.gnutls_x509_crt_get_dn3(crt, &dn, 0) == 0) {
+				fprintf(out, "    subject %s\n", dn.data);
+				(*gt.gnutls_free)(dn.data);
+			}
+			if (gt.gnutls_x509_crt_get_issuer_dn3(crt, &dn, 0) ==
+			    0) {
+				fprintf(out, "    issuer  %s\n", dn.data);
+				(*gt.gnutls_free)(dn.data);
+			}
+			print_time(out, "valid from",
+			    gt.gnutls_x509_crt_get_activation_time(crt));
+			print_time(out, "valid to  ",
+			    gt.gnutls_x509_crt_get_expiration_time(crt));
+		}
+		gt.gnutls_x509_crt_deinit(crt);
+		len = sizeof(md);
+		if (gt.gnutls_fingerprint(GNUTLS_DIG_SHA256, &certs[i], md,
+		    &len) == 0) {
+			fputs("    sha256  ", out);
+			for (k = 0; k < len; k++)
+				fprintf(out, "%s%02X", k ? ":" : "", md[k]);
+			putc('\n', out);
+		}
+	}
 }
 
 int

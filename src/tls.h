@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -27,6 +28,7 @@ struct tls_params {
 	int		 certcheck;	/* 0: no verification at all */
 	const char	*hostname;	/* checked against the certificate */
 	int		 timeout_ms;	/* for the handshake */
+	int		 report_only;	/* verify, but only to report it */
 	const void	*session;	/* saved session to resume; NULL */
 	size_t		 session_len;
 };
@@ -69,6 +71,18 @@ int		 tls_channel_binding(struct tls *, const char **type,
 
 /* The SHA-256 fingerprint of the server's certificate, hex with ':'. */
 int		 tls_peer_fingerprint(struct tls *, char *, size_t);
+
+/*
+ * With report_only: what verification says ("OK", or the reason), into
+ * buf.
+ */
+const char	*tls_verification(struct tls *, char *, size_t);
+
+/*
+ * Describe the server's certificate chain: subject, issuer, validity
+ * and SHA-256 fingerprint of each certificate, one block each.
+ */
+void		 tls_print_chain(struct tls *, FILE *);
 
 /* Send close_notify (best effort) and free the session. */
 void		 tls_free(struct tls *, int64_t deadline);
