@@ -36,6 +36,7 @@ enum {
 	OPT_PRINT_CONFIG,
 	OPT_CHECK,
 	OPT_SERVERINFO,
+	OPT_IMPORT,
 };
 
 struct cli_option {
@@ -128,6 +129,9 @@ static const struct cli_option cli_options[] = {
 	    "certificates" },
 	{ OPT_PRINT_CONFIG, "print-config", no_argument, NULL,
 	    "print the account's effective settings (password hidden)" },
+	{ OPT_IMPORT, "import-msmtprc", no_argument, NULL,
+	    "print the envoi configuration equivalent to an msmtprc "
+	    "(the file named after it, else ~/.msmtprc)" },
 	{ OPT_HELP, "help", no_argument, NULL,
 	    "print this help and exit" },
 	{ OPT_VERSION, "version", no_argument, NULL,
@@ -410,6 +414,9 @@ cli_apply(struct opts *o, int c, const char *arg, struct err *e)
 	case OPT_SERVERINFO:
 		o->mode = CLI_MODE_SERVERINFO;
 		break;
+	case OPT_IMPORT:
+		o->mode = CLI_MODE_IMPORT;
+		break;
 	case OPT_HELP:
 		o->mode = CLI_MODE_HELP;
 		break;
@@ -462,6 +469,13 @@ cli_parse(int argc, char **argv, struct opts *o, struct err *e)
 	}
 	o->rcpts = argv + optind;
 	o->nrcpts = argc - optind;
+	if (o->mode == CLI_MODE_IMPORT) {
+		if (o->nrcpts > 1)
+			return err_set(e, ERR_USAGE, "--import-msmtprc takes "
+			    "one file");
+		o->import_file = o->nrcpts == 1 ? o->rcpts[0] : NULL;
+		o->nrcpts = 0;
+	}
 	if (!o->compose && (o->cc.n || o->bcc.n || o->from_header ||
 	    o->reply_to || o->headers.n))
 		return err_set(e, ERR_USAGE, "-c, --bcc, --from, --reply-to "
@@ -488,7 +502,8 @@ cli_usage(FILE *fp)
 	    "--queue-hold id\n"
 	    "             | --queue-release id | --queue-remove id\n"
 	    "       envoi [-C file] [-a account] --check | --serverinfo | "
-	    "--print-config\n", fp);
+	    "--print-config\n"
+	    "       envoi --import-msmtprc [file]\n", fp);
 }
 
 void

@@ -24,6 +24,7 @@ enum cli_mode {
 	CLI_MODE_PRINT_CONFIG,	/* --print-config */
 	CLI_MODE_CHECK,		/* --check */
 	CLI_MODE_SERVERINFO,	/* --serverinfo */
+	CLI_MODE_IMPORT,	/* --import-msmtprc */
 	CLI_MODE_HELP,
 	CLI_MODE_VERSION,
 	CLI_MODE_LAST
@@ -79,6 +80,7 @@ struct opts {
 	}			  attach, cc, bcc, headers;
 	int			  queue_cmd;	/* enum runq_cmd, QCMD mode */
 	const char		 *queue_id;
+	const char		 *import_file;	/* --import-msmtprc's file */
 	char			**rcpts;
 	int			  nrcpts;
 };

@@ -68,6 +68,13 @@
  * loads.  Strings are written in double quotes with '"', '\' and '$'
  * escaped, since libconfuse expands ${NAME} in them; a value holding a
  * control character, which envoi refuses, becomes a comment.
+ *
+ * Comments also mark what envoi cannot say: an account that empties a
+ * key its defaults set ("user" alone) still inherits it in envoi, and an
+ * account with user and auth but neither password nor passwordeval,
+ * which msmtp would look up in the keyring or ~/.netrc, gets a
+ * secret-tool example.  msmtp's built-in defaults (port, tls, auth off)
+ * go into defaults {} only when some account uses them.
  */
 #include "autoconf.h"
 
@@ -718,15 +725,15 @@ imp_line(struct imp *im, char *line, unsigned long lineno, struct err *e)
 	} else if (strcmp(cmd, "account") == 0)
 		ret = imp_account(im, arg, lineno, e);
 	else if (strcmp(cmd, "eval") == 0)
-		imp_note(im->cur != NULL ? im->cur : &im->defaults, lineno, text,
-		    "envoi runs no commands while reading its configuration; "
-		    "write the setting itself");
+		imp_note(im->cur != NULL ? im->cur : &im->defaults, lineno,
+		    text, "envoi runs no commands while reading its "
+		    "configuration; write the setting itself");
 	else {
 		if (im->cur == NULL)	/* msmtp 1.2: an implicit account */
 			im->cur = imp_add_account(im, "default", lineno);
 		ret = imp_setting(im, cmd, arg, text, lineno, e);
 	}
-	free(text);
+	wipe_free(text);	/* it may be a password line */
 	return ret;
 }
 
@@ -769,6 +776,8 @@ imp_read(struct imp *im, FILE *in, struct err *e)
 	}
 	ret = 0;
 out:
+	if (line != NULL)
+		wipe(line, cap);
 	free(line);
 	return ret;
 }
@@ -1188,12 +1197,13 @@ imp_password_hint(const struct imp_sec *s, struct imp_items *it)
 	const char *host = imp_val(s, IMP_HOST);
 	char *u, *h;
 
-	if (user == NULL || auth == NULL || strcmp(auth, "off") == 0 ||
+	if (user == NULL || host == NULL || auth == NULL ||
+	    strcmp(auth, "off") == 0 ||
 	    imp_val(s, IMP_PASSWORD) != NULL ||
 	    imp_val(s, IMP_PASSWORDEVAL) != NULL)
 		return;
 	u = imp_printable(user);
-	h = imp_printable(host != NULL ? host : "HOST");
+	h = imp_printable(host);
 	imp_push(it, NULL, imp_printf("# msmtp took the password of '%s' "
 	    "from the keyring or ~/.netrc; envoi needs password or "
 	    "passwordeval, such as: passwordeval = \"secret-tool lookup "
@@ -1221,7 +1231,7 @@ imp_items_release(struct imp_items *it)
 
 	for (i = 0; i < it->n; i++) {
 		free(it->v[i].key);
-		free(it->v[i].text);
+		wipe_free(it->v[i].text);	/* password = "..." */
 		free(it->v[i].note);
 	}
 	free(it->v);
@@ -1308,7 +1318,8 @@ imp_trim_defaults(struct imp_items *d, struct imp_items *acc, size_t n,
 			if (skip[j])
 				continue;
 			ai = imp_item_find(&acc[j], d->v[i].key, NULL);
-			used = ai == NULL || strcmp(ai->text, d->v[i].text) == 0;
+			used = ai == NULL ||
+			    strcmp(ai->text, d->v[i].text) == 0;
 		}
 		if (used)
 			d->v[k++] = d->v[i];

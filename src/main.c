@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "compose.h"
 #include "err.h"
+#include "import.h"
 #include "lineread.h"
 #include "log.h"
 #include "runq.h"
@@ -335,6 +336,32 @@ out:
 	return rc;
 }
 
+/* --import-msmtprc: the given file, else ~/.msmtprc, to stdout. */
+static int
+run_import(const struct opts *o, struct err *e)
+{
+	const char *home = getenv("HOME");
+	char path[4096];
+	FILE *in;
+	int rc;
+
+	if (o->import_file != NULL)
+		snprintf(path, sizeof(path), "%s", o->import_file);
+	else if (home != NULL)
+		snprintf(path, sizeof(path), "%s/.msmtprc", home);
+	else
+		return err_set(e, ERR_USAGE, "--import-msmtprc: name the file "
+		    "(HOME is not set)");
+	if ((in = fopen(path, "r")) == NULL)
+		return err_set(e, ERR_NOINPUT, "cannot read '%s': %s", path,
+		    strerror(errno));
+	rc = import_msmtprc(in, path, stdout, e);
+	fclose(in);
+	if (rc == 0 && fflush(stdout) == EOF)
+		rc = err_set(e, ERR_IO, "cannot write: %s", strerror(errno));
+	return rc;
+}
+
 static int
 run(const struct opts *o, struct err *e)
 {
@@ -348,6 +375,8 @@ run(const struct opts *o, struct err *e)
 		return bsmtp_run(o, STDIN_FILENO, STDOUT_FILENO, e);
 	case CLI_MODE_PRINT_CONFIG:
 		return run_print_config(o, e);
+	case CLI_MODE_IMPORT:
+		return run_import(o, e);
 	case CLI_MODE_CHECK:
 		return run_check(o, e);
 	case CLI_MODE_SERVERINFO:
