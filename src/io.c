@@ -14,6 +14,7 @@
 #include "util.h"
 
 #define IO_FILEBLOCK	(256 * 1024)
+#define IO_SENDCHUNK	(1024 * 1024)
 
 void
 io_init(struct io *io, int fd)
@@ -22,6 +23,15 @@ io_init(struct io *io, int fd)
 	io->tls = NULL;
 	io->inpos = io->inlen = 0;
 	io->outlen = 0;
+	io->progress = NULL;
+	io->progress_arg = NULL;
+}
+
+void
+io_set_progress(struct io *io, io_progress_fn fn, void *arg)
+{
+	io->progress = fn;
+	io->progress_arg = arg;
 }
 
 void
@@ -133,6 +143,7 @@ io_copy_tls(struct io *io, int in_fd, off_t offset, off_t count,
     int timeout_ms, struct err *e)
 {
 	char *buf = xmalloc(IO_FILEBLOCK);
+	off_t start = offset, total = count;
 	ssize_t n;
 	int ret = -1;
 
@@ -151,6 +162,8 @@ io_copy_tls(struct io *io, int in_fd, off_t offset, off_t count,
 			goto out;
 		offset += n;
 		count -= n;
+		if (io->progress != NULL)
+			io->progress(io->progress_arg, offset - start, total);
 	}
 	ret = 0;
 out:
@@ -166,13 +179,27 @@ io_sendfile(struct io *io, int in_fd, off_t offset, off_t count,
 		return -1;
 	if (io->tls != NULL)
 		return io_copy_tls(io, in_fd, offset, count, timeout_ms, e);
-	if (net_sendfile(io->fd, in_fd, &offset, (size_t)count,
-	    timeout_ms) == -1) {
-		if (errno == EIO)
-			return err_set(e, ERR_IO, "cannot read the spooled "
-			    "message");
-		return err_set(e, ERR_TEMP, "cannot send the message: %s",
-		    errno == ETIMEDOUT ? "timed out" : strerror(errno));
+	{
+		off_t start = offset, end = offset + count, chunk;
+
+		/* In chunks, so that progress can be shown between them. */
+		while (offset < end) {
+			chunk = end - offset;
+			if (io->progress != NULL && chunk > IO_SENDCHUNK)
+				chunk = IO_SENDCHUNK;
+			if (net_sendfile(io->fd, in_fd, &offset,
+			    (size_t)chunk, timeout_ms) == -1) {
+				if (errno == EIO)
+					return err_set(e, ERR_IO, "cannot read "
+					    "the spooled message");
+				return err_set(e, ERR_TEMP, "cannot send the "
+				    "message: %s", errno == ETIMEDOUT ?
+				    "timed out" : strerror(errno));
+			}
+			if (io->progress != NULL)
+				io->progress(io->progress_arg, offset - start,
+				    count);
+		}
 	}
 	return 0;
 }

@@ -17,6 +17,9 @@
 
 struct tls;
 
+/* Called with the bytes sent so far during io_sendfile. */
+typedef void (*io_progress_fn)(void *arg, off_t done, off_t total);
+
 struct io {
 	int		 fd;		/* borrowed */
 	struct tls	*tls;		/* borrowed; NULL in clear */
@@ -25,6 +28,8 @@ struct io {
 	size_t		 inlen;
 	char		 out[IO_OUTSIZE];
 	size_t		 outlen;
+	io_progress_fn	 progress;
+	void		*progress_arg;
 };
 
 void	io_init(struct io *, int fd);
@@ -52,5 +57,7 @@ int	io_flush(struct io *, int64_t deadline, struct err *);
  */
 int	io_sendfile(struct io *, int in_fd, off_t offset, off_t count,
 	    int timeout_ms, struct err *);
+
+void	io_set_progress(struct io *, io_progress_fn, void *arg);
 
 #endif

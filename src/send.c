@@ -645,6 +645,22 @@ send_session_close(struct send_ctx *ctx)
 	ctx->session_account[0] = '\0';
 }
 
+#define PROGRESS_MIN	(1024 * 1024)	/* smaller messages: no bar */
+
+static void
+show_progress(void *arg, off_t done, off_t total)
+{
+	(void)arg;
+	if (total < PROGRESS_MIN)
+		return;
+	fprintf(stderr, "\renvoi: sending %3d%% (%.1f of %.1f MB)",
+	    (int)(done * 100 / total), (double)done / 1048576.0,
+	    (double)total / 1048576.0);
+	if (done >= total)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
 struct smtp_session *
 send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
 {
@@ -678,6 +694,11 @@ send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
 		    "certificate is NOT checked, and anyone on the path can "
 		    "read and change this mail and the password", a->name);
 	p->no_auth = ctx->diag;
+	/* A person watching a large upload sees it move; cron sees nothing. */
+	if (isatty(STDERR_FILENO) && !ctx->opts->quiet) {
+		p->progress = show_progress;
+		p->progress_arg = NULL;
+	}
 	p->tls_opts.report_only = ctx->diag;
 	/* --serverinfo wants the whole handshake, certificates and all. */
 	if (!ctx->diag)

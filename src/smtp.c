@@ -510,6 +510,7 @@ smtp_open(const struct smtp_params *p, struct err *e)
 	if (s->fd == -1)
 		goto fail;
 	io_init(&s->io, s->fd);
+	io_set_progress(&s->io, p->progress, p->progress_arg);
 	log_info("connected to %s port %d", p->host, p->port);
 	if (p->tls == SMTP_TLS_IMPLICIT && smtp_tls_start(s, e) == -1)
 		goto fail;

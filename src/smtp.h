@@ -38,6 +38,9 @@ struct smtp_params {
 	const char	*user;			/* NULL: no AUTH with "on" */
 	const char	*password;		/* never logged */
 	int		 no_auth;		/* stop before AUTH */
+	/* Shown while a body is sent; NULL: nothing shown. */
+	void		(*progress)(void *arg, off_t done, off_t total);
+	void		*progress_arg;
 };
 
 /* What the server said of itself, for --serverinfo. */

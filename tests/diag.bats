@@ -118,3 +118,20 @@ EOF
 	run --separate-stderr envoi -C "$CFG" bob@example.org <<<"Subject: pinned"
 	assert_status 0
 }
+
+@test "progress: shown on a terminal for a large message, never without one" {
+	command -v script >/dev/null || skip "script(1) is not installed"
+	std_config srv starttls
+	local msg="$BATS_TEST_TMPDIR/big.eml"
+	{ printf 'Subject: big\n\n'; head -c 3000000 /dev/zero | tr '\0' 'x' | fold -w 70; } >"$msg"
+	run script -qec "'$ENVOI' -C '$CFG' bob@example.org < '$msg'" /dev/null
+	[ "$status" -eq 0 ]
+	[[ $output == *"sending 100% ("* ]]
+	run --separate-stderr envoi -C "$CFG" bob@example.org <"$msg"
+	assert_status 0
+	[[ $stderr != *"sending"* ]]
+	# A small message shows nothing, even on a terminal.
+	run script -qec "printf 'Subject: s\n\nx\n' | '$ENVOI' -C '$CFG' bob@example.org" /dev/null
+	[ "$status" -eq 0 ]
+	[[ $output != *"sending"* ]]
+}
