@@ -1265,7 +1265,8 @@ queue_list(struct queue *q, enum queue_area area, struct strlist *ids,
 		return -1;
 	}
 	closedir(d);
-	qsort(ids->v + first, ids->n - first, sizeof(*ids->v), id_cmp);
+	if (ids->n > first)	/* qsort wants a real array, even empty */
+		qsort(ids->v + first, ids->n - first, sizeof(*ids->v), id_cmp);
 	return 0;
 }
 
