@@ -115,6 +115,7 @@ attachment_parse(const char *arg, struct attachment *a, struct err *e)
 			t[--k] = '\0';
 		if (bad) {
 			free(tok);
+			attachment_release(a);
 			return err_set(e, ERR_USAGE, "-A '%s': unterminated "
 			    "quote", arg);
 		}
@@ -132,16 +133,21 @@ attachment_parse(const char *arg, struct attachment *a, struct err *e)
 			err_set(e, ERR_USAGE, "-A '%s': unknown option '%s' "
 			    "(type=, name=, inline)", arg, t);
 			free(tok);
+			attachment_release(a);
 			return -1;
 		}
 		free(tok);
 	}
 	if (a->type != NULL && (has_ctl(a->type) ||
-	    strpbrk(a->type, " ;\"") != NULL))
+	    strpbrk(a->type, " ;\"") != NULL)) {
+		attachment_release(a);
 		return err_set(e, ERR_USAGE, "-A '%s': bad type", arg);
-	if (a->name != NULL && has_ctl(a->name))
+	}
+	if (a->name != NULL && has_ctl(a->name)) {
+		attachment_release(a);
 		return err_set(e, ERR_USAGE, "-A '%s': control characters "
 		    "in the name", arg);
+	}
 	return 0;
 }
 
