@@ -81,6 +81,7 @@ struct auth {
 	Gsasl			*ctx;
 	Gsasl_session		*session;
 	const struct auth_params *params;
+	int			 plus;	/* a -PLUS mechanism: binds to TLS */
 };
 
 static int
@@ -200,7 +201,11 @@ auth_cb(struct auth *a, Gsasl_session *sctx, Gsasl_property prop)
 	char *b64 = NULL;
 	size_t len = 0;
 
-	if (p->cb_type == NULL || strcmp(p->cb_type, want) != 0)
+	/*
+	 * Only a -PLUS mechanism gets the data: offered to plain SCRAM,
+	 * libgsasl 2.2 fails its first step instead of sending "n,,".
+	 */
+	if (!a->plus || p->cb_type == NULL || strcmp(p->cb_type, want) != 0)
 		return GSASL_NO_CALLBACK;
 	if (gs.gsasl_base64_to((const char *)p->cb_data, p->cb_len, &b64,
 	    &len) != GSASL_OK)
@@ -254,6 +259,8 @@ auth_start(const struct auth_params *p, const char *mech, struct err *e)
 		return NULL;
 	a = xcalloc(1, sizeof(*a));
 	a->params = p;
+	a->plus = strlen(mech) > 5 &&
+	    strcasecmp(mech + strlen(mech) - 5, "-PLUS") == 0;
 	if ((rc = gs.gsasl_init(&a->ctx)) != GSASL_OK) {
 		err_set(e, ERR_AUTH, "SASL: %s", gs.gsasl_strerror(rc));
 		goto fail;
