@@ -710,6 +710,27 @@ send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
 	p->auth = a->auth;
 	p->user = a->user;
 	ctx->session = smtp_open(p, e);
+	if (ctx->session == NULL && ctx->tls_cache_len > 0 &&
+	    e->kind == ERR_TLS) {
+		/*
+		 * A saved session the server no longer takes must not block
+		 * every later run: forget it and try once without.
+		 */
+		char path[PATH_MAX];
+
+		log_info("retrying without the saved TLS session: %s",
+		    e->msg);
+		if (session_cache_path(a, path, sizeof(path)) == 0)
+			unlink(path);
+		wipe(ctx->tls_cache, ctx->tls_cache_len);
+		free(ctx->tls_cache);
+		ctx->tls_cache = NULL;
+		ctx->tls_cache_len = 0;
+		p->tls_opts.session = NULL;
+		p->tls_opts.session_len = 0;
+		err_init(e);
+		ctx->session = smtp_open(p, e);
+	}
 	if (ctx->session != NULL && smtp_tls_resumed(ctx->session))
 		log_info("TLS session resumed from the cache");
 	if (ctx->session != NULL)

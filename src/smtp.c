@@ -353,6 +353,9 @@ smtp_tls_start(struct smtp_session *s, struct err *e)
 	io_set_tls(&s->io, s->tls);
 	log_info("TLS started: %s%s", tls_describe(s->tls, desc, sizeof(desc)),
 	    tls_resumed(s->tls) ? " (resumed session)" : "");
+	if (log_verbose() && tls_peer_fingerprint(s->tls, desc,
+	    sizeof(desc)) == 0)
+		log_info("server certificate SHA-256 %s", desc);
 	return 0;
 }
 

@@ -30,6 +30,8 @@
  */
 #define GT_API(X) \
 	X(gnutls_bye) \
+	X(gnutls_alert_get) \
+	X(gnutls_alert_get_name) \
 	X(gnutls_certificate_verify_peers3) \
 	X(gnutls_x509_crt_init) \
 	X(gnutls_x509_crt_import) \
@@ -145,6 +147,10 @@ tls_fail(struct tls *t, int rc, const char *what, struct err *e)
 	    rc == GNUTLS_E_PREMATURE_TERMINATION)
 		return err_set(e, ERR_TEMP, "%s: connection lost (%s)", what,
 		    gt.gnutls_strerror(rc));
+	if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED && t->session != NULL)
+		return err_set(e, ERR_TLS, "%s: the server sent the alert "
+		    "'%s'", what, gt.gnutls_alert_get_name(
+		    gt.gnutls_alert_get(t->session)));
 	return err_set(e, ERR_TLS, "%s: %s", what, gt.gnutls_strerror(rc));
 }
 
@@ -227,13 +233,26 @@ tls_priority(struct tls *t, const struct tls_params *p, struct err *e)
 	size_t i, n;
 	int rc;
 
-	n = (size_t)snprintf(prio, sizeof(prio), "%s:-VERS-ALL",
-	    p->priorities ? p->priorities : "NORMAL");
-	for (i = 0; i < sizeof(vers) / sizeof(vers[0]) && n < sizeof(prio);
-	    i++)
-		if (vers[i].v >= p->min_version)
-			n += (size_t)snprintf(prio + n, sizeof(prio) - n, ":%s",
-			    vers[i].name);
+	if (p->priorities == NULL) {
+		/* NORMAL, with exactly the versions from min_version up. */
+		n = (size_t)snprintf(prio, sizeof(prio), "NORMAL:-VERS-ALL");
+		for (i = 0; i < sizeof(vers) / sizeof(vers[0]) &&
+		    n < sizeof(prio); i++)
+			if (vers[i].v >= p->min_version)
+				n += (size_t)snprintf(prio + n, sizeof(prio) - n,
+				    ":%s", vers[i].name);
+	} else {
+		/*
+		 * The user's string keeps its own choice of versions; only
+		 * those below min_version are taken out.
+		 */
+		n = (size_t)snprintf(prio, sizeof(prio), "%s", p->priorities);
+		for (i = 0; i < sizeof(vers) / sizeof(vers[0]) &&
+		    n < sizeof(prio); i++)
+			if (vers[i].v < p->min_version)
+				n += (size_t)snprintf(prio + n, sizeof(prio) - n,
+				    ":-%s", vers[i].name + 1);
+	}
 	if (n >= sizeof(prio))
 		return err_set(e, ERR_CONFIG, "tls_priorities is too long");
 	rc = gt.gnutls_priority_set_direct(t->session, prio, &where);
@@ -444,6 +463,28 @@ tls_channel_binding(struct tls *t, const char **type, unsigned char **data,
 	return 0;
 }
 
+static int
+tls_verify_now(struct tls *t, struct err *e)
+{
+	unsigned int status = 0;
+	gnutls_datum_t out = { NULL, 0 };
+
+	if (gt.gnutls_certificate_verify_peers3(t->session, t->hostname,
+	    &status) < 0)
+		return err_set(e, ERR_TLS, "TLS certificate verification "
+		    "failed (resumed session)");
+	if (status == 0)
+		return 0;
+	if (gt.gnutls_certificate_verification_status_print(status,
+	    GNUTLS_CRT_X509, &out, 0) == 0) {
+		err_set(e, ERR_TLS, "TLS certificate verification failed: %s",
+		    (const char *)out.data);
+		(*gt.gnutls_free)(out.data);
+		return -1;
+	}
+	return err_set(e, ERR_TLS, "TLS certificate verification failed");
+}
+
 struct tls *
 tls_start(int fd, const struct tls_params *p, struct err *e)
 {
@@ -470,6 +511,15 @@ tls_start(int fd, const struct tls_params *p, struct err *e)
 	}
 	if (p->fingerprint != NULL && tls_check_pin(t, p->fingerprint,
 	    e) == -1)
+		goto fail;
+	/*
+	 * A resumed session brings no new certificate check: the one made
+	 * when it was saved may have been made under other settings (no
+	 * check at all, no CRL, another name).  Check again, now.
+	 */
+	if (rc >= 0 && p->fingerprint == NULL && p->certcheck &&
+	    !p->report_only && gt.gnutls_session_is_resumed(t->session) &&
+	    tls_verify_now(t, e) == -1)
 		goto fail;
 	return t;
 fail:

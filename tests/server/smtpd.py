@@ -4,6 +4,7 @@
 Usage:
   /usr/bin/python3 smtpd.py --dir DIR --cert CERT --key KEY [--host 127.0.0.1]
         [--user U --password P] [--plain] [--starttls] [--tls]
+        [--tls-min V] [--tls-max V] [--client-ca FILE [--client-cert-optional]]
         [--lifetime SECONDS] [--debug]
 
 Listeners (all on --host, port 0 so the kernel picks a free port; if none of
@@ -12,6 +13,21 @@ the three flags is given, all three are started):
               can check that the client refuses PLAIN/LOGIN over it
   --starttls  offers STARTTLS; AUTH is offered only once TLS is active
   --tls       implicit TLS from the first byte; AUTH is offered
+
+TLS options (for --starttls and --tls; all listeners share one context, so
+session tickets issued on one connection resume on the next):
+  --tls-min V, --tls-max V   the oldest / newest TLS version the server
+              accepts, V one of 1.0 1.1 1.2 1.3 (ssl minimum_version /
+              maximum_version); default: OpenSSL's
+  --client-ca FILE  ask for a client certificate and require it
+              (verify_mode CERT_REQUIRED) to be signed by a CA in FILE: a
+              client without one, or with one from another CA, fails the
+              handshake
+  --client-cert-optional  with --client-ca: ask, verify what is sent, but
+              also accept a client that sends none (CERT_OPTIONAL)
+A handshake that the server fails (no common version, no or a bad client
+certificate) sends the TLS alert and half-closes the connection, as an
+OpenSSL server does (asyncio on its own resets it without the alert).
 
 Files in DIR:
   port.plain, port.starttls, port.tls   the bound port of each listener
@@ -39,11 +55,57 @@ Files in DIR:
                    by aiosmtpd (e.g. "SIZE=123"); written after the .eml,
                    so its presence means the message is complete.  NNNN is a
                    zero-padded sequence number shared by all listeners.
+                   Also: "tls_version" ("TLSv1.2", "TLSv1.3"; null without
+                   TLS), "tls_resumed" (bool: the TLS session was resumed,
+                   ssl session_reused), "tls_sni" (the server name the
+                   client sent in its hello, null if none), "client_cert"
+                   (the CN of the verified client certificate, null if
+                   none), "auth_mech" (the mechanism of the successful AUTH,
+                   upper case, null without AUTH) and "auth_cb" (for SCRAM:
+                   the channel binding name the client used ("tls-unique",
+                   "tls-exporter"), else null).
+  events.log       one JSON object per line, for what the transcript does
+                   not show:
+                     {"conn": N, "event": "tls", "version": ..., "resumed":
+                      bool, "sni": ..., "client_cert": ..., "cipher": ...}
+                   when TLS is active on connection N (after the handshake);
+                     {"conn": N, "event": "auth", "mech": "SCRAM-SHA-256",
+                      "result": "ok" | "fail" | "aborted", "reason": ...,
+                      "cbflag": "n" | "y" | "p", "cbname": ...,
+                      "cb_verified": bool}
+                   for every AUTH with a SCRAM mechanism, and with "mech"
+                   and "result" only for every other AUTH.  "reason" names
+                   why the server refused: "channel-binding-mismatch",
+                   "invalid-proof", "unknown-user", "downgrade" (the client
+                   sent the "y" flag although -PLUS was offered),
+                   "cb-required" (a -PLUS mechanism without "p="),
+                   "cb-not-supported" (channel binding with a non-PLUS
+                   mechanism, or a binding type the server cannot
+                   compute), "bad-nonce", "parse"; "aborted" means the
+                   client cancelled with "*" (e.g. after the server's final
+                   message).  The file is appended to (tests that read it
+                   truncate it first).
 
 Authentication: with --user/--password, AUTH PLAIN and LOGIN are offered and
 MAIL is refused with "530 5.7.0 Authentication required" on every listener
 until the client authenticated, unless control/no-auth or
 control/auth-optional exists.  Without --user, AUTH is never offered.
+
+SCRAM (RFC 5802, RFC 7677): SCRAM-SHA-1, SCRAM-SHA-256 and their -PLUS
+variants are implemented for --user/--password (4096 iterations, a random
+salt per exchange) and offered only when listed in control/auth-mechs.  The
+server's final message is sent as a 334 challenge; the client's (empty)
+answer to it gets 235.  A failed exchange gets "535 5.7.8 Authentication
+credentials invalid".  For -PLUS the client must send "p=tls-unique" or
+"p=tls-exporter" and the cbind data of its final message must be the GS2
+header followed by the channel binding of this connection: for tls-unique
+ssl's get_channel_binding("tls-unique") (TLS 1.2 and older only), for
+tls-exporter (RFC 9266; TLS 1.3) the keying material exported with label
+"EXPORTER-Channel-Binding", an empty context, 32 bytes (through ctypes and
+libssl, since Python's ssl module has no exporter; if that is not
+possible the exchange fails with reason "cb-not-supported").  A client
+that sends the "y" flag on a connection where -PLUS was advertised fails
+(RFC 5802 section 6, downgrade detection).
 
 Misbehaviour is controlled at run time by files in DIR/control/, looked up on
 every command, so one server can serve many tests (remove the files to get
@@ -95,6 +157,24 @@ normal behaviour back):
               transcript shows the command lines as sent.
   smtputf8    (exists when the connection is accepted) SMTPUTF8 (RFC 6531)
               is advertised and MAIL ... SMTPUTF8 accepted (UTF-8 addresses).
+  auth-mechs  the AUTH mechanisms to advertise, in this order, separated by
+              spaces or lines, e.g. "SCRAM-SHA-256-PLUS SCRAM-SHA-256 PLAIN"
+              (from PLAIN, LOGIN, SCRAM-SHA-1, SCRAM-SHA-256,
+              SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS).  The -PLUS ones are
+              advertised only once TLS is active.  A mechanism not
+              advertised is refused with "504 5.5.4 Unrecognized
+              authentication type".  Without the file: PLAIN and LOGIN.
+  scram-bad-signature  (exists) the server's final SCRAM message carries a
+              wrong ServerSignature (v=): a client must abort.
+  scram-bad-cbind  (exists) the server computes the expected channel
+              binding over different data (the real binding with every
+              byte inverted), so that a -PLUS exchange fails with
+              "channel-binding-mismatch" as it would if an attacker
+              relayed the exchange to another TLS connection.
+  starttls-inject  (exists) the reply "220 Ready to start TLS" is followed,
+              in the same write, by this file's content as is (an empty
+              file: "250 injected\r\n"), in clear, before the handshake:
+              the STARTTLS response injection of CVE-2011-0411.
 
 The server exits cleanly on SIGTERM or SIGINT, when its parent process goes
 away, or after --lifetime seconds (default 900), so it can never be left
@@ -103,7 +183,12 @@ running by a test suite.
 
 import argparse
 import asyncio
+import base64
+import binascii
+import ctypes
 import functools
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -111,8 +196,10 @@ import re
 import signal
 import ssl
 import sys
+import warnings
 
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, TLSSetupException
+from aiosmtpd.smtp import (MISSING, SMTP, AuthResult, LoginPassword,
+                           TLSSetupException)
 
 HOSTNAME = "localhost"
 IDENT = "envoi-test-smtpd"
@@ -145,6 +232,97 @@ def parse_reply_lines(lines):
     return out
 
 
+SCRAM_MECHS = {
+    "SCRAM-SHA-1": "sha1",
+    "SCRAM-SHA-256": "sha256",
+    "SCRAM-SHA-1-PLUS": "sha1",
+    "SCRAM-SHA-256-PLUS": "sha256",
+}
+KNOWN_MECHS = ("PLAIN", "LOGIN") + tuple(SCRAM_MECHS)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    TLS_VERSIONS = {
+        "1.0": ssl.TLSVersion.TLSv1,
+        "1.1": ssl.TLSVersion.TLSv1_1,
+        "1.2": ssl.TLSVersion.TLSv1_2,
+        "1.3": ssl.TLSVersion.TLSv1_3,
+    }
+
+
+def _libssl():
+    """The libssl that Python's _ssl module uses, through ctypes, or None."""
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 6 and "/libssl.so" in fields[5]:
+                    lib = ctypes.CDLL(fields[5])
+                    lib.SSL_version.argtypes = [ctypes.c_void_p]
+                    lib.SSL_version.restype = ctypes.c_int
+                    lib.SSL_export_keying_material.argtypes = [
+                        ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
+                        ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p,
+                        ctypes.c_size_t, ctypes.c_int]
+                    lib.SSL_export_keying_material.restype = ctypes.c_int
+                    return lib
+    except (OSError, AttributeError):
+        pass
+    return None
+
+
+def tls_exporter(sslobj, label=b"EXPORTER-Channel-Binding", length=32):
+    """RFC 9266 tls-exporter channel binding of an ssl.SSLObject, or None.
+
+    Python's ssl has no keying material exporter: the SSL pointer is read
+    from CPython's PySSLSocket (PyObject_HEAD, PyObject *Socket, SSL *ssl)
+    and checked with SSL_version() against what Python reports before it is
+    used."""
+    if sys.implementation.name != "cpython":
+        return None
+    lib = _libssl()
+    inner = getattr(sslobj, "_sslobj", None)
+    if lib is None or inner is None:
+        return None
+    want = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}.get(sslobj.version())
+    ptr = ctypes.c_void_p.from_address(
+        id(inner) + 3 * ctypes.sizeof(ctypes.c_void_p)).value
+    if want is None or not ptr or lib.SSL_version(ptr) != want:
+        return None
+    out = ctypes.create_string_buffer(length)
+    if lib.SSL_export_keying_material(ptr, out, length, label, len(label),
+                                      b"", 0, 1) != 1:
+        return None
+    return out.raw
+
+
+def scram_parse(msg):
+    """'a=1,b=2' (bytes) -> list of (key, value) str pairs; ValueError."""
+    out = []
+    for item in msg.decode("utf-8").split(","):
+        if len(item) < 2 or item[1] != "=":
+            raise ValueError("bad attribute %r" % item)
+        out.append((item[0], item[2:]))
+    return out
+
+
+def scram_unescape(name):
+    if re.search(r"=(?!2C|3D)", name):
+        raise ValueError("bad escape in %r" % name)
+    return name.replace("=2C", ",").replace("=3D", "=")
+
+
+def _hmac(hname, key, msg):
+    return hmac.new(key, msg, hname).digest()
+
+
+def _xor(a, b):
+    return bytes(x ^ y for x, y in zip(a, b))
+
+
+class ScramFail(Exception):
+    """A SCRAM exchange the server refuses; args[0] is the reason."""
+
+
 class State:
     """Process-wide state shared by all listeners and connections."""
 
@@ -165,12 +343,39 @@ class State:
         self.transcript = open(
             os.path.join(args.dir, "transcript.log"), "a", buffering=1,
             encoding="utf-8", errors="backslashreplace")
+        self.events_path = os.path.join(args.dir, "events.log")
 
     def log(self, conn, text):
         try:
             self.transcript.write("%d %s\n" % (conn, text))
         except Exception as e:  # never let logging break a session
             print("smtpd: transcript: %s" % e, file=sys.stderr)
+
+    def event(self, conn, name, **fields):
+        """Append one JSON line to events.log (opened per write, so that a
+        test may truncate or remove the file at any time)."""
+        rec = {"conn": conn, "event": name}
+        rec.update(fields)
+        try:
+            with open(self.events_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(rec) + "\n")
+        except Exception as e:
+            print("smtpd: events: %s" % e, file=sys.stderr)
+
+    def auth_mechs(self, tls):
+        """The mechanisms to advertise (control/auth-mechs), or None for
+        aiosmtpd's own list (PLAIN LOGIN)."""
+        lines = self.ctl_lines("auth-mechs")
+        if not lines:
+            return None
+        mechs = []
+        for word in " ".join(lines).replace(",", " ").split():
+            word = word.upper()
+            if word in KNOWN_MECHS and word not in mechs:
+                if word.endswith("-PLUS") and not tls:
+                    continue
+                mechs.append(word)
+        return mechs
 
     # --- control files -------------------------------------------------
     def ctl_path(self, name):
@@ -236,7 +441,7 @@ class State:
             return AuthResult(success=True, auth_data=self.user)
         return AuthResult(success=False, handled=False)
 
-    def record(self, conn, envelope, session, listener, tls):
+    def record(self, conn, envelope, session, listener, tls, extra=None):
         self.msg_seq += 1
         stem = os.path.join(self.mail_dir, "%04d" % self.msg_seq)
         write_atomic(stem + ".eml", envelope.original_content or b"")
@@ -251,6 +456,7 @@ class State:
             "listener": listener,
             "connection": conn,
         }
+        meta.update(extra or {})
         write_atomic(stem + ".json", (json.dumps(meta, indent=1) + "\n").encode())
         return "%04d" % self.msg_seq
 
@@ -273,6 +479,13 @@ class Handler:
             keep.append(r[4:])
         if self.state.ctl_exists("dsn"):
             keep.insert(len(keep) - 1, "DSN")
+        mechs = self.state.auth_mechs(server.tls_active)
+        if mechs is not None:
+            keep = [k for k in keep if k.split(" ", 1)[0].upper() != "AUTH"]
+            if mechs and self.state.auth_offered() and (
+                    server.listener != "starttls" or server.tls_active):
+                keep.insert(len(keep) - 1, "AUTH " + " ".join(mechs))
+            server.offered_mechs = mechs
         return ["250-" + k for k in keep[:-1]] + ["250 " + keep[-1]]
 
     async def handle_DATA(self, server, session, envelope):
@@ -287,7 +500,7 @@ class Handler:
         if reply:
             return "\r\n".join(reply)
         seq = st.record(server.conn_id, envelope, session, server.listener,
-                        server.tls_active)
+                        server.tls_active, server.record_extra())
         delay = st.ctl_delay("delay-EOD-reply")
         if delay:
             await asyncio.sleep(delay)
@@ -310,6 +523,11 @@ class TestSMTP(SMTP):
         self.greeted = False
         self.bad_greeting = False
         self.implicit_tls = listener == "tls"
+        self.tls_info = {}
+        self.tls_failed = False
+        self.offered_mechs = None   # None: aiosmtpd's own (PLAIN LOGIN)
+        self.auth_mech = None
+        self.auth_cb = None
         for verb, method in list(self._smtp_methods.items()):
             self._smtp_methods[verb] = self._wrap(verb, method)
 
@@ -329,12 +547,66 @@ class TestSMTP(SMTP):
             self.enable_SMTPUTF8 = self.state.ctl_exists("smtputf8")
         if upgrading:
             self.state.log(self.conn_id, "TLS")
+            self._note_tls(transport)
         else:
             self.state.conn_seq += 1
             self.conn_id = self.state.conn_seq
             self.state.log(self.conn_id, "CONNECT " + self.listener)
             if self.implicit_tls:
                 self.state.log(self.conn_id, "TLS")
+                self._note_tls(transport)
+
+    def connection_lost(self, error):
+        # After a failed STARTTLS handshake aiosmtpd closes the TCP
+        # connection at once, which resets it while the client may still be
+        # writing, before it read the alert: close it a little later (see
+        # _send_alert_on_handshake_failure).
+        orig = self._original_transport
+        if self.tls_failed and orig is not None:
+            self._original_transport = None
+            self.loop.call_later(0.5, orig.close)
+        super().connection_lost(error)
+
+    def ssl_object(self):
+        if self.transport is None:
+            return None
+        return self.transport.get_extra_info("ssl_object")
+
+    def _note_tls(self, transport):
+        """Record what the handshake negotiated (events.log, the .json)."""
+        obj = transport.get_extra_info("ssl_object")
+        if obj is None:
+            return
+        cn = None
+        try:
+            cert = obj.getpeercert()
+            for rdn in (cert or {}).get("subject", ()):
+                for key, value in rdn:
+                    if key == "commonName":
+                        cn = value
+        except (ValueError, ssl.SSLError):
+            pass
+        cipher = obj.cipher()
+        self.tls_info = {
+            "tls_version": obj.version(),
+            "tls_resumed": bool(obj.session_reused),
+            "tls_sni": getattr(obj, "envoi_sni", None),
+            "client_cert": cn,
+        }
+        self.state.event(self.conn_id, "tls", version=obj.version(),
+                         resumed=bool(obj.session_reused),
+                         sni=getattr(obj, "envoi_sni", None),
+                         client_cert=cn,
+                         cipher=cipher[0] if cipher else None)
+
+    def record_extra(self):
+        extra = {"tls_version": None, "tls_resumed": False, "tls_sni": None,
+                 "client_cert": None}
+        extra.update(self.tls_info)
+        extra["auth_mech"] = (self.auth_mech if self.session.authenticated
+                              else None)
+        extra["auth_cb"] = self.auth_cb if self.session.authenticated else None
+        return extra
 
     def _client_connected_cb(self, reader, writer):
         super()._client_connected_cb(reader, writer)
@@ -367,6 +639,18 @@ class TestSMTP(SMTP):
                 if status.startswith("421"):
                     self.drop()
                 return
+        if (status == "220 Ready to start TLS"
+                and self.state.ctl_exists("starttls-inject")):
+            try:
+                with open(self.state.ctl_path("starttls-inject"), "rb") as f:
+                    extra = f.read()
+            except OSError:
+                extra = b""
+            # one write: the injected bytes arrive with the 220
+            self._writer.write(status.encode() + b"\r\n"
+                               + (extra or b"250 injected\r\n"))
+            await self._writer.drain()
+            return
         await super().push(status)
 
     # --- command dispatch -------------------------------------------------
@@ -392,6 +676,8 @@ class TestSMTP(SMTP):
                 return await self.push("502 5.5.1 STARTTLS not available")
             if verb == "AUTH" and not st.auth_offered():
                 return await self.push("502 5.5.1 AUTH not available")
+            if verb == "AUTH":
+                return await self._auth(method, arg)
             if (verb == "MAIL" and st.auth_required()
                     and not self.session.authenticated):
                 return await self.push("530 5.7.0 Authentication required")
@@ -400,6 +686,7 @@ class TestSMTP(SMTP):
                     return await method(arg)
                 except TLSSetupException:
                     st.log(self.conn_id, "TLS-FAILED")
+                    self.tls_failed = True
                     raise
             if verb in ("MAIL", "RCPT") and st.ctl_exists("dsn") and arg:
                 return await self._with_dsn(verb, method, arg)
@@ -412,6 +699,164 @@ class TestSMTP(SMTP):
             return await method(arg)
 
         return wrapped
+
+    # --- AUTH ----------------------------------------------------------------
+    async def _auth(self, method, arg):
+        """AUTH: the mechanisms of control/auth-mechs, SCRAM done here,
+        PLAIN and LOGIN by aiosmtpd; the outcome is noted in events.log."""
+        words = (arg or "").split()
+        mech = words[0].upper() if words else ""
+        offered = self.offered_mechs
+        if offered is not None and mech and mech not in offered:
+            return await self.push("504 5.5.4 Unrecognized authentication type")
+        if mech not in SCRAM_MECHS or offered is None:
+            result = await method(arg)
+            if mech and self.session.authenticated and self.auth_mech is None:
+                self.auth_mech = mech
+                self.state.event(self.conn_id, "auth", mech=mech, result="ok")
+            elif mech:
+                self.state.event(self.conn_id, "auth", mech=mech,
+                                 result="fail")
+            return result
+        if not self.session.extended_smtp:
+            return await self.push("503 5.5.1 Error: send EHLO first")
+        if self.listener == "starttls" and not self.tls_active:
+            return await self.push("538 5.7.11 Encryption required for "
+                                   "requested authentication mechanism")
+        if self.session.authenticated:
+            return await self.push("503 Already authenticated")
+        if len(words) > 2:
+            return await self.push("501 Too many values")
+        info = {"mech": mech, "cbflag": None, "cbname": None,
+                "cb_verified": False}
+        try:
+            ok = await self._scram(mech, words[1] if len(words) > 1 else None,
+                                   info)
+        except ScramFail as e:
+            self.state.event(self.conn_id, "auth", result="fail",
+                             reason=e.args[0], **info)
+            return await self.push("535 5.7.8 Authentication credentials "
+                                   "invalid")
+        if not ok:  # the client cancelled; challenge_auth replied 501
+            self.state.event(self.conn_id, "auth", result="aborted",
+                             reason=None, **info)
+            return
+        self.session.authenticated = True
+        self.session.auth_data = self.state.user
+        self.auth_mech = mech
+        self.auth_cb = info["cbname"]
+        self.state.event(self.conn_id, "auth", result="ok", reason=None,
+                         **info)
+        return await self.push("235 2.7.0 Authentication successful")
+
+    def _channel_binding(self, cbname):
+        """This connection's channel binding data of type cbname, or None."""
+        obj = self.ssl_object()
+        if obj is None:
+            return None
+        if cbname == "tls-unique":
+            # not defined for TLS 1.3 (RFC 9266)
+            if obj.version() not in ("TLSv1", "TLSv1.1", "TLSv1.2"):
+                return None
+            return obj.get_channel_binding("tls-unique")
+        if cbname == "tls-exporter":
+            if obj.version() != "TLSv1.3":
+                return None
+            return tls_exporter(obj)
+        return None
+
+    async def _scram(self, mech, initial, info):
+        """One SCRAM exchange (RFC 5802).  True: authenticated; False: the
+        client cancelled (already answered); ScramFail: refused."""
+        st = self.state
+        hname = SCRAM_MECHS[mech]
+        plus = mech.endswith("-PLUS")
+        if initial is None:
+            first = await self.challenge_auth(b"")
+            if first is MISSING:
+                return False
+        elif initial == "=":
+            first = b""
+        else:
+            try:
+                first = base64.b64decode(initial, validate=True)
+            except binascii.Error:
+                raise ScramFail("parse")
+        # client-first-message = gs2-header client-first-message-bare
+        try:
+            cbflag, authzid, bare = first.split(b",", 2)
+            gs2_header = first[:len(cbflag) + len(authzid) + 2]
+            cbflag = cbflag.decode("ascii")
+            attrs = scram_parse(bare)
+            if attrs[0][0] == "m":
+                raise ValueError("mandatory extension")
+            user = scram_unescape(dict(attrs)["n"])
+            cnonce = dict(attrs)["r"]
+        except (ValueError, KeyError, IndexError, UnicodeDecodeError):
+            raise ScramFail("parse")
+        info["cbflag"] = cbflag[:1]
+        if cbflag.startswith("p="):
+            info["cbname"] = cbflag[2:]
+        elif cbflag not in ("n", "y"):
+            raise ScramFail("parse")
+        if plus and not cbflag.startswith("p="):
+            raise ScramFail("cb-required")
+        if not plus and cbflag.startswith("p="):
+            raise ScramFail("cb-not-supported")
+        if cbflag == "y" and any(m.endswith("-PLUS")
+                                 for m in (self.offered_mechs or ())):
+            raise ScramFail("downgrade")
+        cb_data = b""
+        if plus:
+            cb_data = self._channel_binding(info["cbname"])
+            if cb_data is None:
+                raise ScramFail("cb-not-supported")
+            if st.ctl_exists("scram-bad-cbind"):
+                cb_data = bytes(b ^ 0xFF for b in cb_data)
+        salt = os.urandom(16)
+        iters = 4096
+        nonce = cnonce + base64.b64encode(os.urandom(18)).decode()
+        server_first = ("r=%s,s=%s,i=%d" % (
+            nonce, base64.b64encode(salt).decode(), iters)).encode()
+        final = await self.challenge_auth(server_first)
+        if final is MISSING:
+            return False
+        # client-final-message = without-proof ",p=" proof
+        try:
+            cut = final.rindex(b",p=")
+            without_proof = final[:cut]
+            proof = base64.b64decode(final[cut + 3:], validate=True)
+            fattrs = dict(scram_parse(without_proof))
+            cbind = base64.b64decode(fattrs["c"], validate=True)
+            fnonce = fattrs["r"]
+        except (ValueError, KeyError, binascii.Error, UnicodeDecodeError):
+            raise ScramFail("parse")
+        if fnonce != nonce:
+            raise ScramFail("bad-nonce")
+        if cbind != gs2_header + cb_data:
+            raise ScramFail("channel-binding-mismatch")
+        info["cb_verified"] = plus
+        if st.user is None or user != st.user:
+            raise ScramFail("unknown-user")
+        salted = hashlib.pbkdf2_hmac(hname, st.password.encode(), salt, iters)
+        client_key = _hmac(hname, salted, b"Client Key")
+        stored_key = hashlib.new(hname, client_key).digest()
+        auth_message = bare + b"," + server_first + b"," + without_proof
+        client_sig = _hmac(hname, stored_key, auth_message)
+        if len(proof) != len(client_sig) or not hmac.compare_digest(
+                hashlib.new(hname, _xor(proof, client_sig)).digest(),
+                stored_key):
+            raise ScramFail("invalid-proof")
+        server_key = _hmac(hname, salted, b"Server Key")
+        server_sig = _hmac(hname, server_key, auth_message)
+        if st.ctl_exists("scram-bad-signature"):
+            server_sig = bytes(b ^ 0x01 for b in server_sig)
+        last = await self.challenge_auth(b"v=" + base64.b64encode(server_sig))
+        if last is MISSING:
+            return False
+        if last != b"":
+            raise ScramFail("parse")
+        return True
 
     DSN_PARAMS = {"MAIL": ("RET", "ENVID"), "RCPT": ("NOTIFY", "ORCPT")}
 
@@ -446,9 +891,67 @@ class TestSMTP(SMTP):
             return None
 
 
-def tls_context(cert, key):
+def _send_alert_on_handshake_failure():
+    """Make a failed server handshake end as an OpenSSL server's does.
+
+    asyncio (3.11) closes the transport of a failed server handshake at
+    once: the alert OpenSSL wrote (protocol_version, unknown_ca,
+    certificate_required, ...) is dropped, and a client still writing its
+    flight (or, in TLS 1.3, its first command) gets a reset instead.  Send
+    the alert, half-close (FIN), discard whatever the client still sends and
+    close 0.5 s later, so that the client reads the alert."""
+    try:
+        from asyncio import sslproto
+        orig = sslproto.SSLProtocol._on_handshake_complete
+        unwrapped = sslproto.SSLProtocolState.UNWRAPPED
+    except (ImportError, AttributeError):
+        return
+
+    def on_handshake_complete(self, handshake_exc):
+        transport = self._transport
+        if handshake_exc is None or transport is None:
+            return orig(self, handshake_exc)
+        try:
+            if self._handshake_timeout_handle is not None:
+                self._handshake_timeout_handle.cancel()
+                self._handshake_timeout_handle = None
+            self._process_outgoing()  # the alert
+            self._set_state(unwrapped)  # from now on input is discarded
+            transport.write_eof()
+            self._loop.call_later(0.5, transport.close)
+        except Exception:
+            return orig(self, handshake_exc)
+        print("smtpd: TLS handshake failed: %r" % (handshake_exc,),
+              file=sys.stderr)
+        self._wakeup_waiter(handshake_exc)
+
+    sslproto.SSLProtocol._on_handshake_complete = on_handshake_complete
+
+
+def tls_context(args):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
+    ctx.load_cert_chain(args.cert, args.key)
+    with warnings.catch_warnings():  # TLS 1.0 and 1.1 are deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if args.tls_min:
+            ctx.minimum_version = TLS_VERSIONS[args.tls_min]
+        if args.tls_max:
+            ctx.maximum_version = TLS_VERSIONS[args.tls_max]
+    if args.tls_min in ("1.0", "1.1") or args.tls_max in ("1.0", "1.1"):
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    if args.client_ca:
+        ctx.load_verify_locations(cafile=args.client_ca)
+        ctx.verify_mode = (ssl.CERT_OPTIONAL if args.client_cert_optional
+                           else ssl.CERT_REQUIRED)
+
+    def sni(obj, name, _ctx):
+        try:
+            obj.envoi_sni = name  # read back by TestSMTP._note_tls
+        except AttributeError:
+            pass
+        return None
+
+    ctx.sni_callback = sni
     return ctx
 
 
@@ -463,6 +966,10 @@ def parse_args(argv):
     p.add_argument("--plain", action="store_true")
     p.add_argument("--starttls", action="store_true")
     p.add_argument("--tls", action="store_true")
+    p.add_argument("--tls-min", choices=sorted(TLS_VERSIONS))
+    p.add_argument("--tls-max", choices=sorted(TLS_VERSIONS))
+    p.add_argument("--client-ca")
+    p.add_argument("--client-cert-optional", action="store_true")
     p.add_argument("--lifetime", type=float, default=900.0)
     p.add_argument("--debug", action="store_true")
     args = p.parse_args(argv)
@@ -487,7 +994,8 @@ async def serve(args):
 
     loop.set_exception_handler(on_loop_error)
 
-    ctx = tls_context(args.cert, args.key) if (args.starttls or args.tls) else None
+    _send_alert_on_handshake_failure()
+    ctx = tls_context(args) if (args.starttls or args.tls) else None
     common = dict(hostname=HOSTNAME, ident=IDENT, timeout=60,
                   data_size_limit=64 * 1024 * 1024, auth_required=False,
                   authenticator=state.authenticate, loop=loop)
