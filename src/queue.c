@@ -1427,6 +1427,15 @@ queue_unhold(struct queue *q, struct queue_entry *ent,
 }
 
 int
+queue_sync(struct queue *q, struct err *e)
+{
+	if (!q->unsynced)
+		return 0;
+	q->unsynced = 0;
+	return sync_dir(q, q->fd[QUEUE_MAIN], queue_area_sub[QUEUE_MAIN], e);
+}
+
+int
 queue_remove(struct queue *q, struct queue_entry *ent, struct err *e)
 {
 	char name[QUEUE_NAMELEN + 1], path[PATH_MAX];
@@ -1443,7 +1452,11 @@ queue_remove(struct queue *q, struct queue_entry *ent, struct err *e)
 	entry_name(name, ent->id, ".msg");
 	if (unlinkat(dfd, name, 0) == -1 && errno != ENOENT)
 		goto fail;
-	ret = sync_dir(q, dfd, sub, e);
+	if (q->defer_sync && ent->area == QUEUE_MAIN) {
+		q->unsynced = 1;
+		ret = 0;
+	} else
+		ret = sync_dir(q, dfd, sub, e);
 	queue_unlock(ent);
 	return ret;
 fail:

@@ -112,6 +112,13 @@ struct queue {
 	char	*dir;			/* allocated copy of the path */
 	int	 fd[QUEUE_AREA_LAST];	/* directory of each area */
 	int	 tmpfd;			/* tmp/ */
+	/*
+	 * Batch mode for queue runs: queue_remove leaves the directory
+	 * sync to queue_sync.  A crash before it can bring back a removed
+	 * entry, that is, send a message twice; never lose one.
+	 */
+	int	 defer_sync;
+	int	 unsynced;
 };
 
 /*
@@ -170,6 +177,8 @@ void	queue_envelope_keep(struct queue_envelope *, const struct strlist *keep);
 
 int	queue_open(struct queue *q, const char *dir, struct err *e);
 void	queue_close(struct queue *q);
+/* Sync the main directory if removals were deferred (see defer_sync). */
+int	queue_sync(struct queue *q, struct err *e);
 
 /* Write a new unique ID (QUEUE_IDLEN characters and a NUL) into buf. */
 void	queue_id_new(char buf[QUEUE_IDLEN + 1]);

@@ -462,12 +462,16 @@ runq_dir(struct send_ctx *ctx, const char *dir, int force, const char *only,
 		queue_close(&q);
 		return -1;
 	}
+	/* One directory sync for the run's removals, not one each. */
+	q.defer_sync = 1;
 	for (i = 0; i < ids.n; i++) {
 		if (deadline > 0 && now_ms() > deadline)
 			break;
 		runq_one(ctx, &q, ids.v[i], force, only, down, st);
 	}
 	strlist_release(&ids);
+	if (queue_sync(&q, e) == -1)
+		log_warn("%s", e->msg);
 	if (queue_clean(&q, QUEUE_STALE, e) == -1)
 		log_warn("%s", e->msg);
 	queue_close(&q);

@@ -38,6 +38,7 @@
 #include "util.h"
 
 #define LINE_MAX_SMTP	998	/* RFC 5322 2.1.1, without CRLF */
+#define SPOOL_BUFSIZE	(64 * 1024)
 
 /* One message in progress. */
 struct job {
@@ -51,6 +52,7 @@ struct job {
 	char			 domain[256];	/* for bare names */
 	char			 helo[256];
 	FILE			*spool;
+	char			*spoolbuf;	/* the spool's stdio buffer */
 	struct err		*e;
 	int			 rewrite_failed;
 };
@@ -373,7 +375,9 @@ spool_open(struct job *j, struct err *e)
 		close(fd);
 		return err_set(e, ERR_OS, "fdopen: %s", strerror(errno));
 	}
-	setvbuf(j->spool, NULL, _IOFBF, 64 * 1024);
+	/* glibc ignores the size unless it is given the buffer too. */
+	j->spoolbuf = xmalloc(SPOOL_BUFSIZE);
+	setvbuf(j->spool, j->spoolbuf, _IOFBF, SPOOL_BUFSIZE);
 	return 0;
 }
 
@@ -382,20 +386,20 @@ static int
 reencode(struct job *j, struct err *e)
 {
 	FILE *old = j->spool;
+	char *oldbuf = j->spoolbuf;
+	int rc = -1;
 
 	j->spool = NULL;
-	if (spool_open(j, e) == -1) {
-		fclose(old);
-		return -1;
-	}
+	j->spoolbuf = NULL;
+	if (spool_open(j, e) == -1)
+		goto out;
 	log_info("a line of %zu octets: sending the body quoted-printable",
 	    j->msg.longest);
-	if (message_reencode_qp(old, j->spool, &j->msg, e) == -1) {
-		fclose(old);
-		return -1;
-	}
+	rc = message_reencode_qp(old, j->spool, &j->msg, e);
+out:
 	fclose(old);
-	return 0;
+	free(oldbuf);
+	return rc;
 }
 
 static int
@@ -1092,6 +1096,7 @@ out:
 	ctx->last_ended = j.msg.ended;
 	if (j.spool != NULL)
 		fclose(j.spool);
+	free(j.spoolbuf);
 	message_release(&j.msg);
 	strlist_release(&j.rcpts);
 	free(j.sender);
