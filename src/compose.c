@@ -52,15 +52,6 @@ attachment_release(struct attachment *a)
 	memset(a, 0, sizeof(*a));
 }
 
-static int
-has_ctl(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
-}
-
 /*
  * The next ";"-separated option of an -A argument, unquoted: a value may
  * be a quoted string ("a; b", with \" and \\), so that any name can be
@@ -449,17 +440,12 @@ fail:
 static int
 spool_input(int in, int *fd, struct err *e)
 {
-	const char *dir = getenv("TMPDIR");
-	char path[PATH_MAX], buf[65536];
+	char dir[PATH_MAX], buf[65536];
 	ssize_t n, w, off;
 
-	if (dir == NULL || *dir != '/')
-		dir = "/tmp";
-	snprintf(path, sizeof(path), "%s/envoi-body.XXXXXX", dir);
-	if ((*fd = mkstemp(path)) == -1)
+	if ((*fd = tmp_fd("envoi-body", dir, sizeof(dir))) == -1)
 		return err_set(e, ERR_CANTCREAT, "cannot create a temporary "
 		    "file in '%s': %s", dir, strerror(errno));
-	unlink(path);
 	while ((n = read(in, buf, sizeof(buf))) != 0) {
 		if (n == -1 && errno == EINTR)
 			continue;

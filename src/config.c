@@ -180,15 +180,6 @@ config_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 }
 
 static int
-has_ctl(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
-}
-
-static int
 check_text(cfg_t *cfg, const char *key, const char *s, long n)
 {
 	(void)n;

@@ -329,15 +329,6 @@ imp_printf(const char *fmt, ...)
 	return s;
 }
 
-static int
-imp_has_ctl(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
-}
-
 /* A copy fit for a comment line: control characters become '?'. */
 static char *
 imp_printable(const char *s)
@@ -863,7 +854,7 @@ imp_text_of(struct imp_items *it, const struct imp_sec *s, enum imp_slot i)
 
 	if (l == NULL || l->val[0] == '\0')
 		return NULL;
-	if (imp_has_ctl(l->val)) {
+	if (has_ctl(l->val)) {
 		imp_skip(it, l, "it holds a control character, which envoi "
 		    "refuses");
 		return NULL;

@@ -290,22 +290,6 @@ message_read_headers(struct lineread *lr, const struct message_opts *o,
 
 /* --- step two: writing --- */
 
-static int
-has_8bit(const char *p, size_t len)
-{
-	uint64_t acc = 0, w;
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&w, p + i, 8);
-		acc |= w;
-	}
-	for (; i < len; i++)
-		acc |= (unsigned char)p[i];
-	return (acc & UINT64_C(0x8080808080808080)) != 0;
-}
-
-
 /* Write one line segment of the body; a lone dot ends the input. */
 static void
 emit(struct writer *w, const char *p, size_t len, int eol)

@@ -70,22 +70,6 @@ mime_boundary(char buf[MIME_BOUNDARY_MAX])
 		    r[i]);
 }
 
-/* Is any byte of p[0..len) 0x80 or above?  Eight at a time. */
-static int
-any_high(const unsigned char *p, size_t len)
-{
-	uint64_t acc = 0, w;
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&w, p + i, 8);
-		acc |= w;
-	}
-	for (; i < len; i++)
-		acc |= p[i];
-	return (acc & UINT64_C(0x8080808080808080)) != 0;
-}
-
 /*
  * UTF-8 check that carries across calls: need is how many continuation
  * bytes are still expected.  Returns -1 on an invalid sequence.
@@ -166,7 +150,7 @@ mime_scan_fd(int fd, const char *boundary, struct mime_scan *s,
 			if (k > 1 && memchr(p, '\r', k - 1) != NULL)
 				s->bare_cr = 1;
 			prev_cr = k > 0 && p[k - 1] == '\r' && nl == NULL;
-			if (any_high(p, seg)) {
+			if (has_8bit(p, seg)) {
 				s->eightbit = 1;
 				if (!bad && utf8_run(p, seg, &need) == -1)
 					bad = 1;

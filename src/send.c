@@ -360,17 +360,12 @@ make_from_header(struct job *j, struct err *e)
 static int
 spool_open(struct job *j, struct err *e)
 {
-	const char *dir = getenv("TMPDIR");
-	char path[PATH_MAX];
+	char dir[PATH_MAX];
 	int fd;
 
-	if (dir == NULL || *dir != '/')
-		dir = "/tmp";
-	snprintf(path, sizeof(path), "%s/envoi.XXXXXX", dir);
-	if ((fd = mkstemp(path)) == -1)
+	if ((fd = tmp_fd("envoi", dir, sizeof(dir))) == -1)
 		return err_set(e, ERR_CANTCREAT, "cannot create a spool file "
 		    "in '%s': %s", dir, strerror(errno));
-	unlink(path);
 	if ((j->spool = fdopen(fd, "w+")) == NULL) {
 		close(fd);
 		return err_set(e, ERR_OS, "fdopen: %s", strerror(errno));

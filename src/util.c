@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -110,6 +111,48 @@ mkdir_p(const char *path, int mode)
 	if (mkdir(buf, (mode_t)mode) == -1 && errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+int
+has_ctl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+int
+has_8bit(const void *v, size_t len)
+{
+	const unsigned char *p = v;
+	uint64_t acc = 0, w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, p + i, 8);
+		acc |= w;
+	}
+	for (; i < len; i++)
+		acc |= p[i];
+	return (acc & UINT64_C(0x8080808080808080)) != 0;
+}
+
+int
+tmp_fd(const char *prefix, char *dir, size_t dirsize)
+{
+	const char *d = getenv("TMPDIR");
+	char path[4096];
+	int fd;
+
+	if (d == NULL || *d != '/')
+		d = "/tmp";
+	snprintf(dir, dirsize, "%s", d);
+	snprintf(path, sizeof(path), "%s/%s.XXXXXX", d, prefix);
+	if ((fd = mkstemp(path)) == -1)
+		return -1;
+	unlink(path);
+	return fd;
 }
 
 int64_t

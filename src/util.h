@@ -22,6 +22,18 @@ void	 wipe_free(char *);
 /* mkdir -p with the given mode for what it creates; -1 with errno. */
 int	 mkdir_p(const char *path, int mode);
 
+/* 1 when s holds a control character (below 0x20, or DEL). */
+int	 has_ctl(const char *s);
+
+/* 1 when any byte of p[0..len) is 0x80 or above; eight at a time. */
+int	 has_8bit(const void *p, size_t len);
+
+/*
+ * A temporary file in $TMPDIR (else /tmp), already unlinked: only the
+ * descriptor reaches it, and it goes away with it.  -1 with errno set.
+ */
+int	 tmp_fd(const char *prefix, char *dir, size_t dirsize);
+
 /* Milliseconds on the monotonic clock. */
 int64_t	 now_ms(void);
 
