@@ -90,9 +90,10 @@ lex_delimited(struct lexer *lx, struct tok *t, char close,
 	const char *start = lx->p++;
 
 	for (; lx->p < lx->end && *lx->p != close; lx->p++) {
+		/* A quoted-pair may not smuggle a control character in. */
 		if (*lx->p == '\\' && lx->p + 1 < lx->end)
 			lx->p++;
-		else if ((unsigned char)*lx->p < 0x20 && *lx->p != '\t')
+		if ((unsigned char)*lx->p < 0x20 && *lx->p != '\t')
 			return lex_fail(lx, "control character in address");
 	}
 	if (lx->p == lx->end)

@@ -61,7 +61,10 @@ aliases_entry(struct aliases *a, char *text, const char *path,
 		return err_set(e, ERR_CONFIG, "%s:%lu: bad alias name '%s'",
 		    path, line, name);
 	strlist_init(&targets);
-	/* Targets that cannot be addresses are checked before parsing. */
+	/*
+	 * Commands and files, first as written (the message names them
+	 * as the user wrote them), then again once parsed, below.
+	 */
 	{
 		char *t = colon + 1, *comma;
 
@@ -86,6 +89,16 @@ aliases_entry(struct aliases *a, char *text, const char *path,
 		return err_set(e, ERR_CONFIG, "%s:%lu: alias '%s': %s", path,
 		    line, name, targets.n == 0 ? "no target" : why);
 	}
+	/*
+	 * Checked on the parsed targets: '|' and '/' are atext, so a
+	 * command or a file parses as a local part, behind quotes, a
+	 * comment or a group.
+	 */
+	for (i = 0; i < targets.n; i++)
+		if (aliases_check_target(targets.v[i], path, line, e) == -1) {
+			strlist_release(&targets);
+			return -1;
+		}
 	if ((al = aliases_find(a, name)) != NULL) {
 		/* A repeated name adds to the first (as newaliases does). */
 		for (i = 0; i < targets.n; i++)
@@ -172,12 +185,36 @@ aliases_release(struct aliases *a)
 }
 
 static int
-expand(const struct aliases *a, const char *name, struct strlist *out,
-    int depth, struct err *e)
+on_path(const struct strlist *path, const char *name)
 {
-	const struct alias *al;
 	size_t i;
 
+	for (i = 0; i < path->n; i++)
+		if (strcasecmp(path->v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * path holds the names being expanded right now (a name met again
+ * there is a loop); seen holds every name already expanded (met again
+ * elsewhere, it adds nothing: "a: b, b" nested ten deep is not 2^10
+ * work).
+ */
+static int
+expand(const struct aliases *a, const char *name, struct strlist *out,
+    struct strlist *path, struct strlist *seen, int depth, struct err *e)
+{
+	const struct alias *al;
+	size_t i, n = seen->n;
+	int rc = 0;
+
+	if (on_path(path, name))
+		return err_set(e, ERR_CONFIG, "aliases: '%s' leads back to "
+		    "itself (a loop)", name);
+	strlist_add_unique(seen, name);
+	if (seen->n == n)
+		return 0;
 	if (depth > ALIASES_DEPTH)
 		return err_set(e, ERR_CONFIG, "aliases: '%s' nests more than "
 		    "%d deep (a loop?)", name, ALIASES_DEPTH);
@@ -188,21 +225,31 @@ expand(const struct aliases *a, const char *name, struct strlist *out,
 		strlist_add_unique(out, name);
 		return 0;
 	}
-	for (i = 0; i < al->targets.n; i++) {
+	strlist_add(path, name);
+	for (i = 0; i < al->targets.n && rc == 0; i++) {
 		const char *t = al->targets.v[i];
 
 		/* A name that maps to itself is the mailbox itself. */
 		if (addr_has_domain(t) || strcasecmp(t, name) == 0)
 			strlist_add_unique(out, t);
-		else if (expand(a, t, out, depth + 1, e) == -1)
-			return -1;
+		else
+			rc = expand(a, t, out, path, seen, depth + 1, e);
 	}
-	return 0;
+	free(path->v[--path->n]);
+	return rc;
 }
 
 int
 aliases_expand(const struct aliases *a, const char *name,
     struct strlist *out, struct err *e)
 {
-	return expand(a, name, out, 0, e);
+	struct strlist path, seen;
+	int rc;
+
+	strlist_init(&path);
+	strlist_init(&seen);
+	rc = expand(a, name, out, &path, &seen, 0, e);
+	strlist_release(&path);
+	strlist_release(&seen);
+	return rc;
 }

@@ -191,7 +191,8 @@ static int
 header_line(struct message *m, const struct message_opts *o,
     const char *p, size_t len, int eol, unsigned long lineno, struct err *e)
 {
-	size_t namelen, stripped = len;
+	size_t namelen, stripped = len, rawlen;
+	const char *raw;
 	char ex[48];
 
 	while (stripped > 0 && p[stripped - 1] == '\r')
@@ -200,6 +201,8 @@ header_line(struct message *m, const struct message_opts *o,
 		m->ended = 1;
 		return 1;
 	}
+	raw = p;
+	rawlen = len;
 	if (o->smtp_data && stripped > 0 && p[0] == '.') {
 		p++;
 		len--;
@@ -211,8 +214,11 @@ header_line(struct message *m, const struct message_opts *o,
 	namelen = header_name_len(p, stripped);
 	if (m->nfields == 0 && (namelen == 0 ||
 	    (!eol && len == LINEREAD_SIZE))) {
-		/* No header block at all: it is all body. */
-		keep_pending(m, p, len, eol);
+		/*
+		 * No header block at all: it is all body.  The body writer
+		 * undoes the SMTP stuffing itself: give it the line as read.
+		 */
+		keep_pending(m, raw, rawlen, eol);
 		return 1;
 	}
 	if (!eol && len == LINEREAD_SIZE)

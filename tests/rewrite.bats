@@ -670,3 +670,26 @@ from_msg() {
 	[ "$(used_account)" = client.example ]
 	[ "$(last_json srv mail_from)" = stranger@elsewhere.example ]
 }
+
+@test "aliases: commands and files hidden behind a group or a comment are refused (fuzz_aliases)" {
+	printf 'root: g:;/etc/passwd, (c)|/usr/bin/procmail\n' >"$BATS_TEST_TMPDIR/al"
+	std_config srv starttls aliases="$BATS_TEST_TMPDIR/al"
+	run --separate-stderr envoi -C "$CFG" root <<<"Subject: x"
+	assert_status 78
+	[[ $stderr == *"$BATS_TEST_TMPDIR/al:1:"* ]]
+	[ "$(msg_count srv)" -eq 0 ]
+}
+
+@test "aliases: every name is expanded once, so nesting cannot explode (fuzz_aliases)" {
+	local f="$BATS_TEST_TMPDIR/al" i
+	for i in $(seq 0 9); do
+		printf 'a%d: a%d, a%d, a%d, a%d, a%d, a%d, a%d, a%d\n' "$i" \
+		    $((i + 1)) $((i + 1)) $((i + 1)) $((i + 1)) $((i + 1)) \
+		    $((i + 1)) $((i + 1)) $((i + 1))
+	done >"$f"
+	echo 'a10: end@example.org' >>"$f"
+	std_config srv starttls aliases="$f"
+	run --separate-stderr timeout 10 "$ENVOI" -C "$CFG" a0 <<<"Subject: x"
+	assert_status 0
+	[ "$(last_json srv rcpt_tos)" = "end@example.org" ]
+}

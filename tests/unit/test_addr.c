@@ -48,6 +48,8 @@ static const struct vector vectors[] = {
 	{ "a@x.org>", 0, NULL },
 	{ "a\x01@x.org", 0, NULL },
 	{ "a@x.org <b@y.org>", 0, NULL },
+	/* fuzz_addr: a quoted-pair must not carry a control character */
+	{ "\"a\\\x01\"@example.org", 0, NULL },
 };
 
 static void

@@ -176,6 +176,26 @@ test_smtp_data(void)
 	message_release(&m);
 }
 
+/* fuzz_message: -bs data whose first line is ".." is a body line ".". */
+static void
+test_smtp_dotdot(void)
+{
+	const char *in = "..\r\nRCPT TO:<x@y>\r\n.\r\nQUIT\r\n";
+	struct message_opts mo;
+	struct message m;
+	char *out;
+	int rc;
+
+	memset(&mo, 0, sizeof(mo));
+	mo.smtp_data = 1;
+	out = transform_opts(in, strlen(in), &mo, &m, &rc);
+	CHECK(rc == 0 && m.ended, "ended at the real final dot");
+	CHECK(strcmp(out, "\r\n..\r\nRCPT TO:<x@y>\r\n") == 0,
+	    "the first line '..' is the body line '.': '%s'", out);
+	free(out);
+	message_release(&m);
+}
+
 static char *
 rw(void *arg, const char *addr, int recipient)
 {
@@ -250,6 +270,7 @@ main(void)
 {
 	test_names();
 	test_smtp_data();
+	test_smtp_dotdot();
 	test_edits();
 	test_message();
 	test_rcpts();
