@@ -212,8 +212,9 @@ header_line(struct message *m, const struct message_opts *o,
 	    !o->smtp_data)
 		return 0;	/* an mbox separator: drop it */
 	namelen = header_name_len(p, stripped);
+	/* The reader's limit applies to the line as read, dot included. */
 	if (m->nfields == 0 && (namelen == 0 ||
-	    (!eol && len == LINEREAD_SIZE))) {
+	    (!eol && rawlen == LINEREAD_SIZE))) {
 		/*
 		 * No header block at all: it is all body.  The body writer
 		 * undoes the SMTP stuffing itself: give it the line as read.
@@ -221,7 +222,7 @@ header_line(struct message *m, const struct message_opts *o,
 		keep_pending(m, raw, rawlen, eol);
 		return 1;
 	}
-	if (!eol && len == LINEREAD_SIZE)
+	if (!eol && rawlen == LINEREAD_SIZE)
 		return err_set(e, ERR_DATA, "header line %lu is longer than "
 		    "%d bytes", lineno, LINEREAD_SIZE);
 	if (stripped == 0) {

@@ -336,3 +336,29 @@ EOF
 	assert_status 0
 	[ "$(msg_count srv)" -eq 0 ]
 }
+
+@test "-bs: a 64 KiB header line that starts with a dot is refused, not split into a second header" {
+	# The reader's 64 KiB limit counts the SMTP dot: a line of exactly
+	# 64 KiB as sent ('.' + 65535 bytes) once slipped under the limit after
+	# the dot was stripped, and its tail became a header of its own.
+	run --separate-stderr bsmtp <<'EOF2'
+import os, bsmtp_client as bc
+def main():
+    c = bc.Client([os.environ["ENVOI"], "-C", os.environ["CFG"], "-bs"])
+    c.greet()
+    c.cmd("MAIL FROM:<alice@example.org>", 250)
+    c.cmd("RCPT TO:<bob@example.org>", 250)
+    c.cmd("DATA", 354)
+    head = b".X-A: "
+    line = head + b"a" * (65536 - len(head))
+    assert len(line) == 65536
+    c.send(b"From: alice@example.org\r\n" + line +
+           b"X-Injected: yes\r\n\r\nbody\r\n.\r\n")
+    lines = c.expect("5")
+    assert "longer than" in "".join(lines), lines
+    c.quit()
+bc.run(main)
+EOF2
+	assert_status 0
+	[ "$(msg_count srv)" -eq 0 ]
+}
