@@ -156,6 +156,7 @@ struct spec {
 	size_t		 len;
 	const char	*end;		/* just past its last token */
 	int	at;		/* saw '@' */
+	size_t	atpos;		/* where in buf */
 	int	ndomain;	/* tokens after '@' */
 	int	nlocal;
 };
@@ -212,6 +213,7 @@ parse_spec(struct lexer *lx, struct tok *t, struct spec *s)
 			else
 				s->nlocal++;
 		} else if (tok_is(t, '@') && !s->at && s->nlocal > 0) {
+			s->atpos = s->len;
 			if (spec_add(s, t) == -1)
 				return lex_fail(lx, "address too long");
 			s->at = 1;
@@ -223,7 +225,7 @@ parse_spec(struct lexer *lx, struct tok *t, struct spec *s)
 	if (s->nlocal == 0)
 		return lex_fail(lx, "missing address");
 	if (s->at && (s->ndomain == 0 ||
-	    !domain_ok(s->buf + (strchr(s->buf, '@') - s->buf) + 1)))
+	    !domain_ok(s->buf + s->atpos + 1)))
 		return lex_fail(lx, "bad domain in address");
 	return 0;
 }

@@ -29,6 +29,9 @@ static const struct vector vectors[] = {
 	{ "a@x.org,,b@y.org", 1, "a@x.org|b@y.org" },
 	{ "<@relay.org,@r2.org:a@x.org>", 1, "a@x.org" },
 	{ "\"quoted local\"@x.org", 1, "\"quoted local\"@x.org" },
+	/* an "@" inside the quoted local part is not the separator */
+	{ "\"a@b\"@example.org", 1, "\"a@b\"@example.org" },
+	{ "<\"x@y\"@example.org>", 1, "\"x@y\"@example.org" },
 	{ "john . doe @ example . org", 1, "john.doe@example.org" },
 	{ "a@[192.0.2.1]", 1, "a@[192.0.2.1]" },
 	{ "=?utf-8?q?J=C3=B6rg?= <j@x.org>", 1, "j@x.org" },
