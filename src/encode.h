@@ -144,7 +144,10 @@ int	 qp_decode(const char *in, size_t len, unsigned char *out,
  * used is how many characters the header line already holds before the
  * result goes in, "Subject: " counting 9.  Folding is "CRLF SP", and no
  * line the result touches gets longer than ENCODE_LINE_MAX characters,
- * unless an ASCII word alone is longer than that.
+ * unless an ASCII word alone is longer than that, or the text ends in
+ * blanks: those stay on its last line, since a folded line of blanks
+ * alone is not allowed (RFC 5322 section 3.2.2).  No line ever passes
+ * the hard limit of 998 characters; text that would is encoded instead.
  */
 #define ENCODE_LINE_MAX	76		/* RFC 2047 section 2 */
 #define ENCODE_WORD_MAX	75		/* longest encoded-word */
