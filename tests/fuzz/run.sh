@@ -10,8 +10,9 @@
 # 60) on a copy of CORPUS/TARGET (default: corpus/ next to this script)
 # in a temporary directory, so the checked-in seeds never change.  What
 # a failing target leaves (crash-*, leak-*, timeout-*, oom-*) is copied
-# to CRASHDIR/TARGET (default: crashes/ next to this script) and its
-# report is shown.  A table of runs, exec/s and coverage ends the output.
+# to CRASHDIR/TARGET (default: crashes/ next to the bin/ directory the
+# targets run from, so a build outside the source tree never writes into
+# the sources) and its report is shown.  A table of runs, exec/s and coverage ends the output.
 #
 # Without -b the targets are built first, with "make -C BUILDDIR/tests
 # fuzz" (BUILDDIR: the configured tree; default $FUZZ_BUILDDIR, else the
@@ -27,7 +28,7 @@ jobs=${FUZZ_JOBS:-1}
 bindir=
 builddir=${FUZZ_BUILDDIR:-}
 corpus=$here/corpus
-crashes=$here/crashes
+crashes=
 all="addr message reply config aliases envelope encode"
 
 usage() {
@@ -63,6 +64,7 @@ if [ -z "$bindir" ]; then
 	bindir=$builddir/tests/fuzz/bin
 fi
 bindir=$(cd "$bindir" && pwd) || exit 2
+[ -n "$crashes" ] || crashes=$(dirname "$bindir")/crashes
 mkdir -p "$crashes" && crashes=$(cd "$crashes" && pwd) || exit 2
 corpus=$(cd "$corpus" && pwd) || exit 2
 
