@@ -34,6 +34,7 @@ enum key_type {
 	KEY_STR,
 	KEY_INT,
 	KEY_BOOL,
+	KEY_LIST,	/* struct config_values */
 	KEY_LAST
 };
 
@@ -53,6 +54,7 @@ static int check_timeout(cfg_t *, const char *, const char *, long);
 static int check_auth(cfg_t *, const char *, const char *, long);
 static int check_from(cfg_t *, const char *, const char *, long);
 static int check_domain(cfg_t *, const char *, const char *, long);
+static int check_host(cfg_t *, const char *, const char *, long);
 static int check_text(cfg_t *, const char *, const char *, long);
 static int check_from_header(cfg_t *, const char *, const char *, long);
 static int check_rcpt_policy(cfg_t *, const char *, const char *, long);
@@ -69,7 +71,7 @@ static int check_duration(cfg_t *, const char *, const char *, long);
 #define BOOL(n, f, d) { n, KEY_BOOL, offsetof(struct account, f), NULL, d }
 static const struct config_key config_keys[] = {
 	KEY("provider",		KEY_STR, provider,	check_provider),
-	KEY("host",		KEY_STR, host,		check_domain),
+	KEY("host",		KEY_LIST, host_values,	check_host),
 	KEY("port",		KEY_INT, port,		check_port),
 	KEY("tls",		KEY_STR, tls_name,	check_tls),
 	KEY("tls_trust_file",	KEY_STR, tls_trust_file, check_text),
@@ -478,6 +480,60 @@ bad:
 	return -1;
 }
 
+int
+config_host_split(const char *s, char *name, size_t size, long *port)
+{
+	const char *end, *colon;
+	char *stop;
+	size_t len;
+
+	*port = 0;
+	if (*s == '[') {
+		if ((end = strchr(s, ']')) == NULL)
+			return -1;
+		s++;
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (colon == NULL && end[1] != '\0')
+			return -1;
+	} else {
+		colon = strchr(s, ':');
+		/* Two colons or more: an IPv6 address, without a port. */
+		if (colon != NULL && strchr(colon + 1, ':') != NULL)
+			colon = NULL;
+		end = colon != NULL ? colon : s + strlen(s);
+	}
+	len = (size_t)(end - s);
+	if (len == 0 || len >= size)
+		return -1;
+	memcpy(name, s, len);
+	name[len] = '\0';
+	if (colon == NULL)
+		return 0;
+	if (colon[1] < '0' || colon[1] > '9')
+		return -1;
+	errno = 0;
+	*port = strtol(colon + 1, &stop, 10);
+	if (errno != 0 || *stop != '\0' || *port < 1 || *port > 65535)
+		return -1;
+	return 0;
+}
+
+static int
+check_host(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	char name[256];
+	long port;
+
+	(void)n;
+	if (config_host_split(s, name, sizeof(name), &port) == -1) {
+		cfg_error(cfg, "%s: '%s' is not a host name, or a host name "
+		    "and a port (1-65535) as host:port or [address]:port",
+		    key, s);
+		return -1;
+	}
+	return check_domain(cfg, key, name, 0);
+}
+
 static const struct config_key *
 key_find(const char *name)
 {
@@ -494,11 +550,25 @@ config_validate(cfg_t *cfg, cfg_opt_t *opt)
 {
 	const struct config_key *k = key_find(opt->name);
 
+	unsigned int i;
+
 	if (k == NULL || k->check == NULL || k->type == KEY_BOOL)
 		return 0;
 	if (k->type == KEY_INT)
 		return k->check(cfg, k->name, NULL, cfg_opt_getnint(opt, 0));
-	return k->check(cfg, k->name, cfg_opt_getnstr(opt, 0), 0);
+	if (k->type == KEY_LIST && cfg_opt_size(opt) > CONFIG_HOSTS_MAX) {
+		cfg_error(cfg, "%s: %u values; at most %d", k->name,
+		    cfg_opt_size(opt), CONFIG_HOSTS_MAX);
+		return -1;
+	}
+	if (k->type == KEY_LIST && cfg_opt_size(opt) == 0) {
+		cfg_error(cfg, "%s: an empty list", k->name);
+		return -1;
+	}
+	for (i = 0; i < cfg_opt_size(opt); i++)
+		if (k->check(cfg, k->name, cfg_opt_getnstr(opt, i), 0) == -1)
+			return -1;
+	return 0;
 }
 
 static cfg_opt_t *
@@ -511,9 +581,11 @@ config_section_opts(void)
 		cfg_opt_t s = CFG_STR(NULL, NULL, CFGF_NODEFAULT);
 		cfg_opt_t n = CFG_INT(NULL, 0, CFGF_NODEFAULT);
 		cfg_opt_t b = CFG_BOOL(NULL, cfg_false, CFGF_NODEFAULT);
+		cfg_opt_t l = CFG_STR_LIST(NULL, NULL, CFGF_NODEFAULT);
 
 		opts[i] = config_keys[i].type == KEY_INT ? n :
-		    config_keys[i].type == KEY_BOOL ? b : s;
+		    config_keys[i].type == KEY_BOOL ? b :
+		    config_keys[i].type == KEY_LIST ? l : s;
 		opts[i].name = (char *)(uintptr_t)config_keys[i].name;
 	}
 	opts[NKEYS] = (cfg_opt_t)CFG_END();
@@ -709,6 +781,44 @@ config_pick(const struct config *c, const char *name,
 }
 
 static void
+values_get(struct config_values *v, cfg_t *sec, const char *name)
+{
+	size_t i;
+
+	v->n = cfg_size(sec, name);
+	if (v->n > CONFIG_HOSTS_MAX)
+		v->n = CONFIG_HOSTS_MAX;	/* refused at load */
+	for (i = 0; i < v->n; i++)
+		v->v[i] = cfg_getnstr(sec, name, (unsigned int)i);
+}
+
+/* Fill hosts[] from host_values, with port where one is not given. */
+static int
+hosts_resolve(const struct config *c, struct account *a, struct err *e)
+{
+	size_t i;
+
+	if (a->host_values.n == 0)
+		return err_set(e, ERR_CONFIG, "%s: account '%s' has no host",
+		    c->path, a->name);
+	for (i = 0; i < a->host_values.n; i++) {
+		struct config_host *h = &a->hosts[i];
+
+		if (config_host_split(a->host_values.v[i], h->name,
+		    sizeof(h->name), &h->port) == -1)
+			return err_set(e, ERR_CONFIG, "%s: account '%s': bad "
+			    "host '%s'", c->path, a->name,
+			    a->host_values.v[i]);
+		if (h->port == 0)
+			h->port = a->port;
+	}
+	a->nhosts = a->host_values.n;
+	a->host = a->hosts[0].name;
+	a->port = a->hosts[0].port;
+	return 0;
+}
+
+static void
 key_resolve(const struct config_key *k, cfg_t *acct, cfg_t *defs,
     struct account *a)
 {
@@ -728,6 +838,9 @@ key_resolve(const struct config_key *k, cfg_t *acct, cfg_t *defs,
 		*(long *)(void *)field = cfg_getint(from, k->name);
 	else if (k->type == KEY_BOOL)
 		*(long *)(void *)field = cfg_getbool(from, k->name) ? 1 : 0;
+	else if (k->type == KEY_LIST)
+		values_get((struct config_values *)(void *)field, from,
+		    k->name);
 	else
 		*(const char **)(void *)field = cfg_getstr(from, k->name);
 }
@@ -752,7 +865,8 @@ config_account(const struct config *c, const char *name,
 	/* The preset first, so that every key the file sets wins. */
 	key_resolve(&config_keys[0], acct, defs, a);
 	if ((pre = preset_find(a->provider)) != NULL) {
-		a->host = pre->host;
+		a->host_values.v[0] = pre->host;
+		a->host_values.n = 1;
 		a->port = pre->port;
 		a->tls_name = pre->tls;
 	}
@@ -791,10 +905,7 @@ config_account(const struct config *c, const char *name,
 	a->queue_max_age = config_duration(a->queue_max_age_name);
 	if (a->port == 0)
 		a->port = a->tls == CONFIG_TLS_IMPLICIT ? 465 : 587;
-	if (a->host == NULL)
-		return err_set(e, ERR_CONFIG, "%s: account '%s' has no host",
-		    c->path, a->name);
-	return 0;
+	return hosts_resolve(c, a, e);
 }
 
 /* One value in configuration syntax, quoted and escaped. */
@@ -808,6 +919,28 @@ print_str(FILE *out, const char *v)
 		putc(*v, out);
 	}
 	putc('"', out);
+}
+
+static void
+print_values(FILE *out, const char *name, const struct config_values *v)
+{
+	size_t i;
+
+	if (v->n == 0) {
+		fprintf(out, "  # %s is not set\n", name);
+		return;
+	}
+	fprintf(out, "  %s = ", name);
+	if (v->n > 1)
+		putc('{', out);
+	for (i = 0; i < v->n; i++) {
+		if (i > 0)
+			fputs(", ", out);
+		print_str(out, v->v[i]);
+	}
+	if (v->n > 1)
+		putc('}', out);
+	putc('\n', out);
 }
 
 void
@@ -832,6 +965,11 @@ config_print(const struct account *a, FILE *out)
 			fprintf(out, "  %s = %s\n", k->name,
 			    *(const long *)(const void *)field ? "true" :
 			    "false");
+			continue;
+		}
+		if (k->type == KEY_LIST) {
+			print_values(out, k->name,
+			    (const struct config_values *)(const void *)field);
 			continue;
 		}
 		v = *(const char *const *)(const void *)field;

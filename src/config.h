@@ -39,11 +39,27 @@ enum config_from_header {
 	CONFIG_FROM_LAST
 };
 
+/* host = {"a", "b:2525", "[::1]:587"}: tried in order. */
+#define CONFIG_HOSTS_MAX	8
+
+struct config_host {
+	char		 name[256];	/* without the ":port" */
+	long		 port;		/* its own, else the account's */
+};
+
+struct config_values {
+	const char	*v[CONFIG_HOSTS_MAX];
+	size_t		 n;
+};
+
 struct account {
 	const char	*name;
 	const char	*provider;	/* a preset: fills host, port, tls */
-	const char	*host;
-	long		 port;
+	struct config_values host_values;	/* as written */
+	struct config_host hosts[CONFIG_HOSTS_MAX];
+	size_t		 nhosts;	/* at least 1 */
+	const char	*host;		/* hosts[0].name */
+	long		 port;		/* hosts[0].port */
 	const char	*tls_name;	/* as written */
 	enum config_tls	 tls;
 	const char	*tls_trust_file;
@@ -113,6 +129,13 @@ int	 config_account(const struct config *c, const char *name,
 
 /* Append the name of every account section to out. */
 void	 config_account_names(const struct config *c, struct strlist *out);
+
+/*
+ * Split "name", "name:port", "[v6]:port" or a bare IPv6 address into
+ * its name and port (0 when none is given).  -1 when it is malformed.
+ */
+int	 config_host_split(const char *s, char *name, size_t size,
+	    long *port);
 
 /* 1 when from is a pattern (holds * or ?), not an address. */
 int	 config_from_is_pattern(const char *from);

@@ -261,8 +261,9 @@ run_check(const struct opts *o, struct err *e)
 		step("account", e);
 		goto out;
 	}
-	printf("%-14s OK (%s: %s port %ld, tls %s, auth %s%s%s)\n",
-	    "account", a.name, a.host, a.port, a.tls_name, a.auth,
+	printf("%-14s OK (%s: %s port %ld%s, tls %s, auth %s%s%s)\n",
+	    "account", a.name, a.host, a.port,
+	    a.nhosts > 1 ? " and fallbacks" : "", a.tls_name, a.auth,
 	    a.user ? ", user " : "", a.user ? a.user : "");
 	ctx.keep_open = 1;
 	if ((s = send_session(&ctx, &a, e)) == NULL) {
@@ -270,7 +271,8 @@ run_check(const struct opts *o, struct err *e)
 		goto out;
 	}
 	smtp_tls_info(s, tls, sizeof(tls));
-	printf("%-14s OK (%s)\n", "connection", a.host);
+	printf("%-14s OK (%s port %ld)\n", "connection", ctx.session_host,
+	    a.hosts[ctx.session_host_index].port);
 	printf("%-14s OK (%s)\n", "TLS", tls);
 	if (smtp_info(s)->mechanism[0])
 		printf("%-14s OK (%s as %s)\n", "login",
@@ -317,7 +319,8 @@ run_serverinfo(const struct opts *o, struct err *e)
 	if ((s = send_session(&ctx, &a, e)) == NULL)
 		goto out;
 	si = smtp_info(s);
-	printf("server %s port %ld (account %s)\n", a.host, a.port, a.name);
+	printf("server %s port %ld (account %s)\n", ctx.session_host,
+	    a.hosts[ctx.session_host_index].port, a.name);
 	printf("greeting\n  %s\n", si->greeting);
 	print_lines("capabilities before TLS", si->ehlo_clear);
 	if (smtp_tls(s) != NULL) {

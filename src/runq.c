@@ -333,7 +333,7 @@ runq_send(struct send_ctx *ctx, struct queue *q, struct queue_entry *ent,
 
 		if (ctx->session != NULL)
 			smtp_tls_info(ctx->session, tls, sizeof(tls));
-		send_log(a, tls, qe->sender, rcpts, qe->nrcpts,
+		send_log(ctx, a, tls, qe->sender, rcpts, qe->nrcpts,
 		    (long long)env.size, res.status[0] ? res.status : NULL,
 		    outcome[e.kind == ERR_NONE ? ERR_CLASS_OK :
 		    err_class(e.kind)], e.kind == ERR_NONE ? NULL : e.msg);

@@ -524,7 +524,8 @@ fill_envelope(struct job *j, struct smtp_envelope *env)
 }
 
 void
-send_log(const struct account *a, const char *tls, const char *from,
+send_log(const struct send_ctx *ctx, const struct account *a,
+    const char *tls, const char *from,
     char *const *rcpts, size_t nrcpts, long long size, const char *status,
     const char *outcome, const char *error)
 {
@@ -536,7 +537,8 @@ send_log(const struct account *a, const char *tls, const char *from,
 		return;
 	memset(&r, 0, sizeof(r));
 	r.account = a->name;
-	r.host = a->host;
+	/* The host that took it, or the last one tried. */
+	r.host = ctx->session_host[0] != '\0' ? ctx->session_host : a->host;
 	r.tls = tls;
 	r.from = from;
 	r.rcpts = rcpts;
@@ -552,25 +554,36 @@ static void
 log_outcome(struct job *j, const char *tls, const struct smtp_result *res,
     const char *outcome, const char *error)
 {
-	send_log(&j->account, tls, j->sender, j->rcpts.v, j->rcpts.n,
+	send_log(j->ctx, &j->account, tls, j->sender, j->rcpts.v, j->rcpts.n,
 	    (long long)j->msg.size, res ? res->status : NULL, outcome, error);
 }
 
-/* <queue dir>/tls/<account>.session: where the session is kept. */
+/*
+ * <queue dir>/tls/<account>.session: where the session with the first
+ * host is kept; <account>@<host>.session for the fallback hosts.
+ */
 static int
-session_cache_path(const struct account *a, char *path, size_t size)
+session_cache_path(const struct account *a, size_t host, char *path,
+    size_t size)
 {
 	char *q = send_queue_dir(a);
-	int n = snprintf(path, size, "%s/tls/%s.session", q, a->name);
+	int n;
 
+	if (host == 0)
+		n = snprintf(path, size, "%s/tls/%s.session", q, a->name);
+	else
+		n = snprintf(path, size, "%s/tls/%s@%s.session", q, a->name,
+		    a->hosts[host].name);
 	free(q);
-	if (n < 0 || (size_t)n >= size || strchr(a->name, '/') != NULL)
+	if (n < 0 || (size_t)n >= size || strchr(a->name, '/') != NULL ||
+	    strchr(a->hosts[host].name, '/') != NULL)
 		return -1;
 	return 0;
 }
 
 static void
-session_cache_load(struct send_ctx *ctx, const struct account *a)
+session_cache_load(struct send_ctx *ctx, const struct account *a,
+    size_t host)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -580,7 +593,7 @@ session_cache_load(struct send_ctx *ctx, const struct account *a)
 	ctx->tls_cache = NULL;
 	ctx->tls_cache_len = 0;
 	if (!a->tls_session_cache || a->tls == CONFIG_TLS_OFF ||
-	    session_cache_path(a, path, sizeof(path)) == -1)
+	    session_cache_path(a, host, path, sizeof(path)) == -1)
 		return;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return;
@@ -610,7 +623,9 @@ session_cache_save(struct send_ctx *ctx)
 	if (ctx->session == NULL || !ctx->config_loaded || ctx->diag ||
 	    config_account(&ctx->config, ctx->session_account, NULL, &a,
 	    &e) == -1 || !a.tls_session_cache ||
-	    session_cache_path(&a, path, sizeof(path)) == -1 ||
+	    ctx->session_host_index >= a.nhosts ||
+	    session_cache_path(&a, ctx->session_host_index, path,
+	    sizeof(path)) == -1 ||
 	    smtp_tls_session(ctx->session, &data, &len) == -1)
 		return;
 	slash = strrchr(path, '/');
@@ -660,10 +675,14 @@ show_progress(void *arg, off_t done, off_t total)
 	fflush(stderr);
 }
 
+static int session_open_host(struct send_ctx *, const struct account *,
+    size_t, struct err *);
+
 struct smtp_session *
 send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
 {
 	struct smtp_params *p = &ctx->params;
+	size_t i;
 
 	if (ctx->session != NULL && (!smtp_usable(ctx->session) ||
 	    strcmp(ctx->session_account, a->name) != 0))
@@ -674,8 +693,6 @@ send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
 	if (resolve_password(ctx, a, &p->password, e) == -1)
 		return NULL;
 	helo_name(a, ctx->helo, sizeof(ctx->helo));
-	p->host = a->host;
-	p->port = (int)a->port;
 	p->tls = smtp_tls_mode(a->tls);
 	p->tls_opts.trust_file = a->tls_trust_file;
 	p->tls_opts.crl_file = a->tls_crl_file;
@@ -699,15 +716,48 @@ send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
 		p->progress_arg = NULL;
 	}
 	p->tls_opts.report_only = ctx->diag;
-	/* --serverinfo wants the whole handshake, certificates and all. */
-	if (!ctx->diag)
-		session_cache_load(ctx, a);
-	p->tls_opts.session = ctx->tls_cache;
-	p->tls_opts.session_len = ctx->tls_cache_len;
 	p->helo = ctx->helo;
 	p->timeout_ms = (int)a->timeout * 1000;
 	p->auth = a->auth;
 	p->user = a->user;
+	for (i = 0; i < a->nhosts; i++) {
+		if (i > 0) {
+			log_info("%s: %s; trying the next host, %s",
+			    a->hosts[i - 1].name, e->msg, a->hosts[i].name);
+			err_init(e);
+		}
+		if (session_open_host(ctx, a, i, e) == 0)
+			break;
+		/* Only what another host may not share: not a refusal. */
+		if (e->kind != ERR_TEMP && e->kind != ERR_NOHOST)
+			break;
+	}
+	if (ctx->session != NULL && a->nhosts > 1)
+		log_info("connected to %s (host %zu of %zu)",
+		    ctx->session_host, i + 1, a->nhosts);
+	if (ctx->session != NULL)
+		snprintf(ctx->session_account, sizeof(ctx->session_account),
+		    "%s", a->name);
+	return ctx->session;
+}
+
+/* Open a session with the account's host number i. */
+static int
+session_open_host(struct send_ctx *ctx, const struct account *a, size_t i,
+    struct err *e)
+{
+	struct smtp_params *p = &ctx->params;
+
+	snprintf(ctx->session_host, sizeof(ctx->session_host), "%s",
+	    a->hosts[i].name);
+	p->host = a->hosts[i].name;
+	p->port = (int)a->hosts[i].port;
+	/* --serverinfo wants the whole handshake, certificates and all. */
+	if (!ctx->diag)
+		session_cache_load(ctx, a, i);
+	p->tls_opts.session = ctx->tls_cache;
+	p->tls_opts.session_len = ctx->tls_cache_len;
+	ctx->session_host_index = i;
 	ctx->session = smtp_open(p, e);
 	if (ctx->session == NULL && ctx->tls_cache_len > 0 &&
 	    e->kind == ERR_TLS) {
@@ -719,7 +769,7 @@ send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
 
 		log_info("retrying without the saved TLS session: %s",
 		    e->msg);
-		if (session_cache_path(a, path, sizeof(path)) == 0)
+		if (session_cache_path(a, i, path, sizeof(path)) == 0)
 			unlink(path);
 		wipe(ctx->tls_cache, ctx->tls_cache_len);
 		free(ctx->tls_cache);
@@ -730,12 +780,11 @@ send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
 		err_init(e);
 		ctx->session = smtp_open(p, e);
 	}
-	if (ctx->session != NULL && smtp_tls_resumed(ctx->session))
+	if (ctx->session == NULL)
+		return -1;
+	if (smtp_tls_resumed(ctx->session))
 		log_info("TLS session resumed from the cache");
-	if (ctx->session != NULL)
-		snprintf(ctx->session_account, sizeof(ctx->session_account),
-		    "%s", a->name);
-	return ctx->session;
+	return 0;
 }
 
 char *

@@ -43,6 +43,8 @@ struct send_ctx {
 	char			*aliases_path;	/* what aliases holds */
 	struct smtp_session	*session;	/* kept open with keep_open */
 	char			 session_account[128];
+	char			 session_host[256];	/* last tried */
+	size_t			 session_host_index;
 	struct smtp_params	 params;	/* what session points into */
 	void			*tls_cache;	/* saved TLS session: secret */
 	size_t			 tls_cache_len;
@@ -76,15 +78,21 @@ void	send_release(struct send_ctx *);
 
 /*
  * The SMTP session for an account: the open one when it belongs to the
- * same account and is still usable, else a new one.  The context owns
- * it; NULL with e filled when it cannot be opened.
+ * same account and is still usable, else a new one, trying the hosts in
+ * order and going on to the next only after a temporary failure
+ * (connection, timeout, 4xx, name lookup).  The context owns it; NULL
+ * with e filled (by the last host) when it cannot be opened.
  */
 struct smtp_session *send_session(struct send_ctx *,
 	    const struct account *, struct err *);
 void	send_session_close(struct send_ctx *);
 
-/* One line in the account's mail log (logfile, syslog), if it has one. */
-void	send_log(const struct account *, const char *tls, const char *from,
+/*
+ * One line in the account's mail log (logfile, syslog), if it has one,
+ * naming the host of ctx's last session attempt.
+ */
+void	send_log(const struct send_ctx *, const struct account *,
+	    const char *tls, const char *from,
 	    char *const *rcpts, size_t nrcpts, long long size,
 	    const char *status, const char *outcome, const char *error);
 
