@@ -285,8 +285,13 @@ serve(struct bsmtp *b)
 			len--;
 		memcpy(line, p, len);
 		line[len] = '\0';
-		if (memchr(line, '\0', len) != NULL) {
-			reply(b, "500 5.5.2 NUL in command");
+		/*
+		 * A NUL, a bare CR or another control character inside a
+		 * command could hide a second command from whoever reads a
+		 * log; no SMTP command has one (RFC 5321 2.3.8).
+		 */
+		if (memchr(line, '\0', len) != NULL || has_ctl(line)) {
+			reply(b, "500 5.5.2 control character in command");
 			continue;
 		}
 		if (command(b, line) == 1)

@@ -35,12 +35,20 @@ log_verbose(void)
 	return log_level;
 }
 
+/*
+ * One line, whatever the message quotes: a value with a line break or
+ * an escape sequence (a bad argument, a server's text) shows as '?'
+ * and cannot forge a second line or drive the terminal.
+ */
 static void
 log_vprint(const char *prefix, const char *fmt, va_list ap)
 {
-	char line[2048];
+	char line[2048], *p;
 
 	vsnprintf(line, sizeof(line), fmt, ap);
+	for (p = line; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	fprintf(stderr, "%s: %s%s\n", log_progname, prefix, line);
 }
 
