@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "aliases.h"
+#include "safefile.h"
 
 static struct alias *
 aliases_find(const struct aliases *a, const char *name)
@@ -127,9 +128,8 @@ aliases_load(struct aliases *a, const char *path, struct err *e)
 	int ret = -1;
 
 	memset(a, 0, sizeof(*a));
-	if ((fp = fopen(path, "r")) == NULL)
-		return err_set(e, ERR_CONFIG, "cannot read aliases '%s': %s",
-		    path, strerror(errno));
+	if ((fp = safefile_open(path, "aliases", e)) == NULL)
+		return -1;
 	while ((n = getline(&line, &cap, fp)) != -1) {
 		lineno++;
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))

@@ -24,6 +24,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "safefile.h"
 #include "util.h"
 
 #ifndef SYSCONFDIR
@@ -654,6 +655,36 @@ config_check_secrets(const struct config *c, struct err *e)
 	return 0;
 }
 
+/*
+ * Parse path into cfg, through a descriptor checked by safefile_open:
+ * the file must not be writable by anyone but its owner, the user or
+ * root.  CFG_FILE_ERROR (with e set) when it cannot be read or is
+ * refused.
+ */
+static int
+config_parse_file(cfg_t *cfg, const char *path, struct err *e)
+{
+	FILE *fp;
+	int rc;
+
+	if ((fp = safefile_open(path, "configuration", e)) == NULL)
+		return CFG_FILE_ERROR;
+	/* cfg_parse would set it; messages and cfg_free use it. */
+	free(cfg->filename);
+	cfg->filename = xstrdup(path);
+	config_err = e;
+	config_root = cfg;
+	errno = 0;
+	rc = cfg_parse_fp(cfg, fp);
+	config_err = NULL;
+	config_root = NULL;
+	if (rc == CFG_FILE_ERROR)
+		err_set(e, ERR_CONFIG, "cannot read configuration '%s': %s",
+		    path, errno ? strerror(errno) : "unknown error");
+	fclose(fp);
+	return rc;
+}
+
 int
 config_load(struct config *c, const char *path, struct err *e)
 {
@@ -673,18 +704,9 @@ config_load(struct config *c, const char *path, struct err *e)
 	cfg_set_error_function(c->cfg, config_errfunc);
 	config_set_validators(c->cfg);
 
-	config_err = e;
-	config_root = c->cfg;
 	err_init(e);
-	errno = 0;
-	rc = cfg_parse(c->cfg, path);
-	config_err = NULL;
-	config_root = NULL;
-	if (rc == CFG_FILE_ERROR) {
-		err_set(e, ERR_CONFIG, "cannot read configuration '%s': %s",
-		    path, errno ? strerror(errno) : "unknown error");
+	if ((rc = config_parse_file(c->cfg, path, e)) == CFG_FILE_ERROR)
 		goto out;
-	}
 	if (rc != CFG_SUCCESS) {
 		if (e->kind == ERR_NONE)
 			err_set(e, ERR_CONFIG, "%s: syntax error", path);

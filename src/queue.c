@@ -149,6 +149,41 @@ exists_at(int dfd, const char *name)
 	return errno == ENOENT ? 0 : -1;
 }
 
+/*
+ * Open name (path in messages) in dfd for reading: a regular file, never
+ * reached through a symbolic link and never a FIFO that would block the
+ * open.  Returns the descriptor, -2 when it does not exist, or -1 with
+ * e set.
+ */
+static int
+open_entry_file(int dfd, const char *name, const char *path, struct err *e)
+{
+	struct stat st;
+	int fd, saved;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT)
+		return -2;
+	if (fd == -1 && errno == ELOOP)
+		return err_set(e, ERR_CANTCREAT, "queue file '%s' is a "
+		    "symbolic link; refusing to follow it", path);
+	if (fd == -1)
+		return err_set(e, ERR_IO, "cannot open '%s': %s", path,
+		    strerror(errno));
+	if (fstat(fd, &st) == -1 || fcntl(fd, F_SETFL, 0) == -1) {
+		saved = errno;
+		close(fd);
+		return err_set(e, ERR_IO, "cannot open '%s': %s", path,
+		    strerror(saved));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return err_set(e, ERR_CANTCREAT, "queue file '%s' is not a "
+		    "regular file; refusing to use it", path);
+	}
+	return fd;
+}
+
 static int
 sync_dir(const struct queue *q, int dfd, const char *sub, struct err *e)
 {
@@ -224,14 +259,15 @@ check_dir(int fd, const char *path, struct err *e)
 		return err_set(e, ERR_CANTCREAT, "cannot stat queue directory "
 		    "'%s': %s", path, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return err_set(e, ERR_CONFIG, "queue directory '%s' is not a "
-		    "directory", path);
+		return err_set(e, ERR_CANTCREAT, "queue directory '%s' is not "
+		    "a directory", path);
 	if (st.st_uid != geteuid())
-		return err_set(e, ERR_CONFIG, "queue directory '%s' belongs to "
+		return err_set(e, ERR_CANTCREAT, "queue directory '%s' belongs "
+		    "to "
 		    "uid %lu, not to uid %lu", path, (unsigned long)st.st_uid,
 		    (unsigned long)geteuid());
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return err_set(e, ERR_CONFIG, "queue directory '%s' is "
+		return err_set(e, ERR_CANTCREAT, "queue directory '%s' is "
 		    "writable by group or others (chmod 700 it)", path);
 	return 0;
 }
@@ -257,8 +293,8 @@ open_dir(int atfd, const char *name, const char *path, int syncfd,
 		if ((errno == ELOOP || errno == ENOTDIR) &&
 		    fstatat(atfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISLNK(st.st_mode))
-			return err_set(e, ERR_CONFIG, "queue directory '%s' is "
-			    "a symbolic link", path);
+			return err_set(e, ERR_CANTCREAT, "queue directory '%s' "
+			    "is a symbolic link; refusing to follow it", path);
 		return err_set(e, ERR_CANTCREAT, "cannot open queue directory "
 		    "'%s': %s", path, strerror(errno));
 	}
@@ -317,6 +353,19 @@ queue_open(struct queue *q, const char *dir, struct err *e)
 fail:
 	queue_close(q);
 	return -1;
+}
+
+int
+queue_subdir(struct queue *q, const char *name, struct err *e)
+{
+	char path[PATH_MAX];
+
+	if (strchr(name, '/') != NULL || strcmp(name, "tmp") == 0 ||
+	    strcmp(name, "failed") == 0)
+		return err_set(e, ERR_SOFTWARE, "queue_subdir: '%s' is not "
+		    "a name of its own", name);
+	queue_path(q, path, sizeof(path), "", name);
+	return open_dir(q->fd[QUEUE_MAIN], name, path, q->fd[QUEUE_MAIN], e);
 }
 
 void
@@ -965,15 +1014,15 @@ queue_load_envelope(struct queue *q, const struct queue_entry *ent,
 	queue_envelope_release(env);
 	entry_name(name, ent->id, ".env");
 	queue_path(q, path, sizeof(path), queue_area_sub[ent->area], name);
-	fd = openat(q->fd[ent->area], name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1 && errno == ENOENT)
+	fd = open_entry_file(q->fd[ent->area], name, path, e);
+	if (fd == -2)
 		return err_set(e, ERR_NOINPUT, "no queue entry '%s'", ent->id);
-	if (fd == -1 || fstat(fd, &st) == -1 ||
-	    (f = fdopen(fd, "r")) == NULL) {
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || (f = fdopen(fd, "r")) == NULL) {
 		err_set(e, ERR_IO, "cannot open '%s': %s", path,
 		    strerror(errno));
-		if (fd != -1)
-			close(fd);
+		close(fd);
 		return -1;
 	}
 	/* We never write one this big: it is damage, not an envelope. */
@@ -1284,12 +1333,8 @@ queue_lock(struct queue *q, struct queue_entry *ent, struct err *e)
 	entry_name(msg, ent->id, ".msg");
 	entry_name(envname, ent->id, ".env");
 	queue_path(q, path, sizeof(path), queue_area_sub[ent->area], msg);
-	if ((fd = openat(dfd, msg, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			return 1;
-		return err_set(e, ERR_IO, "cannot open '%s': %s", path,
-		    strerror(errno));
-	}
+	if ((fd = open_entry_file(dfd, msg, path, e)) < 0)
+		return fd == -2 ? 1 : -1;
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		saved = errno;
 		close(fd);
@@ -1345,12 +1390,11 @@ queue_open_message(struct queue *q, const struct queue_entry *ent,
 
 	entry_name(name, ent->id, ".msg");
 	queue_path(q, path, sizeof(path), queue_area_sub[ent->area], name);
-	fd = openat(q->fd[ent->area], name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1 && errno == ENOENT)
+	fd = open_entry_file(q->fd[ent->area], name, path, e);
+	if (fd == -2)
 		return err_set(e, ERR_NOINPUT, "no queue entry '%s'", ent->id);
 	if (fd == -1)
-		return err_set(e, ERR_IO, "cannot open '%s': %s", path,
-		    strerror(errno));
+		return -1;
 	if (fstat(fd, &st) == -1) {
 		err_set(e, ERR_IO, "cannot stat '%s': %s", path,
 		    strerror(errno));

@@ -10,9 +10,23 @@
  *	ID.msg, ID.env	entries waiting for delivery (held ones too)
  *	failed/		entries that failed for good, kept for recovery
  *	tmp/		files being written; renamed into place when done
+ *	tls/		send's TLS session cache (queue_subdir)
  *
- * Every directory is mode 0700 and every file 0600, all owned by the
- * effective user.  An entry is a pair of files:
+ * Every directory is created mode 0700 and every file 0600, all owned by
+ * the effective user.  Those modes go to mkdir and open, so the umask can
+ * only take bits away: a umask of 022 or 077 gives the same result, and
+ * one stricter than 077 is obeyed (envoi then fails where it needs the
+ * bit it took away).  A directory already there is used as it is if it
+ * is a real directory (not a symbolic link), belongs to the effective
+ * user and is not writable by group or others; the modes of existing
+ * files are not changed.  Missing parents of the queue directory are
+ * created 0700; existing parents are the user's business and not
+ * checked.  Entry files are opened with O_NOFOLLOW relative to the
+ * directory descriptors, new ones with O_CREAT | O_EXCL, and only regular
+ * files are used: a symbolic link planted anywhere in the queue is
+ * refused with an error naming it, never followed.
+ *
+ * An entry is a pair of files:
  *
  *	ID.msg	the message in spool form (message.h): CRLF lines,
  *		dot-stuffed, without the closing ".".  Stored as given.
@@ -169,14 +183,22 @@ void	queue_envelope_add_rcpt(struct queue_envelope *, const char *addr,
  * Open the queue at dir, creating it and any missing parents (mode 0700)
  * and its tmp/ and failed/ subdirectories.  dir is copied.  A directory
  * that is a symbolic link, belongs to another user or is writable by
- * group or others is refused with ERR_CONFIG; one that cannot be created
- * or opened is ERR_CANTCREAT.  queue_close frees what q holds.
+ * group or others is refused, as is one that cannot be created or
+ * opened: ERR_CANTCREAT, naming the directory and the problem.
+ * queue_close frees what q holds.
  */
 /* Keep only the recipients whose address is in keep (order kept). */
 void	queue_envelope_keep(struct queue_envelope *, const struct strlist *keep);
 
 int	queue_open(struct queue *q, const char *dir, struct err *e);
 void	queue_close(struct queue *q);
+/*
+ * Open (creating it if missing) the subdirectory name of an open queue,
+ * for a caller's own private state (send keeps its TLS session cache in
+ * "tls").  It is checked as queue_open checks the queue's own
+ * directories.  Returns a descriptor the caller closes, or -1.
+ */
+int	queue_subdir(struct queue *q, const char *name, struct err *e);
 /* Sync the main directory if removals were deferred (see defer_sync). */
 int	queue_sync(struct queue *q, struct err *e);
 

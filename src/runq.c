@@ -621,7 +621,7 @@ list_entry(FILE *fp, int json, int *first, const char *id,
 
 static int
 list_dir(const char *dir, FILE *fp, int json, int *first, size_t *count,
-    struct err *e)
+    size_t *broken, struct err *e)
 {
 	struct queue_envelope qe;
 	struct queue_entry ent;
@@ -651,6 +651,11 @@ list_dir(const char *dir, FILE *fp, int json, int *first, size_t *count,
 				close(fd);
 			list_entry(fp, json, first, ids.v[i], &qe, size);
 			(*count)++;
+		} else {
+			/* Said, not hidden: "empty" must mean empty. */
+			log_warn("%s: %s", ids.v[i], e->msg);
+			err_init(e);
+			(*broken)++;
 		}
 		queue_envelope_release(&qe);
 	}
@@ -663,7 +668,7 @@ int
 runq_list(struct send_ctx *ctx, FILE *fp, int json, struct err *e)
 {
 	struct strlist dirs;
-	size_t i, count = 0;
+	size_t i, count = 0, broken = 0;
 	int first = 1, rc = 0;
 
 	strlist_init(&dirs);
@@ -671,10 +676,11 @@ runq_list(struct send_ctx *ctx, FILE *fp, int json, struct err *e)
 	if (json)
 		fputs("[", fp);
 	for (i = 0; i < dirs.n && rc == 0; i++)
-		rc = list_dir(dirs.v[i], fp, json, &first, &count, e);
+		rc = list_dir(dirs.v[i], fp, json, &first, &count, &broken,
+		    e);
 	if (json)
 		fputs(first ? "]\n" : "\n]\n", fp);
-	else if (rc == 0 && count == 0)
+	else if (rc == 0 && count == 0 && !broken)
 		fputs("Mail queue is empty\n", fp);
 	strlist_release(&dirs);
 	return rc;
@@ -697,8 +703,11 @@ command_apply(struct send_ctx *ctx, struct queue *q, enum runq_cmd cmd,
 	if ((rc = queue_lock(q, &ent, e)) == 1)
 		return err_set(e, ERR_TEMP, "%s is being delivered right now",
 		    id);
-	if (rc == -1 || queue_load_envelope(q, &ent, &qe, e) == -1)
+	/* A broken or planted envelope is an error, not a silent 0. */
+	if (rc == -1 || queue_load_envelope(q, &ent, &qe, e) == -1) {
+		rc = -1;
 		goto out;
+	}
 	rc = -1;
 	switch (cmd) {
 	case RUNQ_REMOVE:

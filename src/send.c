@@ -559,43 +559,57 @@ log_outcome(struct job *j, const char *tls, const struct smtp_result *res,
 }
 
 /*
- * <queue dir>/tls/<account>.session: where the session with the first
- * host is kept; <account>@<host>.session for the fallback hosts.
+ * The account's TLS session cache is NAME.session in the queue's tls/
+ * directory (NAME@HOST.session for its fallback hosts), which
+ * queue_subdir checks like the queue itself.  Returns that directory's
+ * descriptor with the file name in name, or -1 (with a warning when warn
+ * is set and the directory is refused).
  */
 static int
-session_cache_path(const struct account *a, size_t host, char *path,
-    size_t size)
+session_cache_dir(const struct account *a, size_t host, char *name,
+    size_t size, int warn)
 {
-	char *q = send_queue_dir(a);
-	int n;
+	struct queue q;
+	struct err e;
+	char *dir;
+	int n, fd = -1;
 
 	if (host == 0)
-		n = snprintf(path, size, "%s/tls/%s.session", q, a->name);
+		n = snprintf(name, size, "%s.session", a->name);
 	else
-		n = snprintf(path, size, "%s/tls/%s@%s.session", q, a->name,
+		n = snprintf(name, size, "%s@%s.session", a->name,
 		    a->hosts[host].name);
-	free(q);
-	if (n < 0 || (size_t)n >= size || strchr(a->name, '/') != NULL ||
-	    strchr(a->hosts[host].name, '/') != NULL)
+	if (n < 0 || (size_t)n >= size || strchr(name, '/') != NULL)
 		return -1;
-	return 0;
+	err_init(&e);
+	dir = send_queue_dir(a);
+	if (queue_open(&q, dir, &e) == 0) {
+		fd = queue_subdir(&q, "tls", &e);
+		queue_close(&q);
+	}
+	free(dir);
+	if (fd == -1 && warn)
+		log_warn("TLS session cache not saved: %s", e.msg);
+	return fd;
 }
 
 static void
 session_cache_load(struct send_ctx *ctx, const struct account *a,
     size_t host)
 {
-	char path[PATH_MAX];
+	char name[PATH_MAX];
 	struct stat st;
-	int fd;
+	int dfd, fd;
 
 	free(ctx->tls_cache);
 	ctx->tls_cache = NULL;
 	ctx->tls_cache_len = 0;
 	if (!a->tls_session_cache || a->tls == CONFIG_TLS_OFF ||
-	    session_cache_path(a, host, path, sizeof(path)) == -1)
+	    (dfd = session_cache_dir(a, host, name, sizeof(name), 0)) == -1)
 		return;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	close(dfd);
+	if (fd == -1)
 		return;
 	/* Only our own, private file: it holds session secrets. */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
@@ -610,39 +624,49 @@ session_cache_load(struct send_ctx *ctx, const struct account *a,
 }
 
 static void
+session_cache_forget(const struct account *a, size_t host)
+{
+	char name[PATH_MAX];
+	int dfd;
+
+	if ((dfd = session_cache_dir(a, host, name, sizeof(name), 0)) != -1) {
+		(void)unlinkat(dfd, name, 0);
+		close(dfd);
+	}
+}
+
+static void
 session_cache_save(struct send_ctx *ctx)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 16], *slash;
+	char name[PATH_MAX], tmp[PATH_MAX + 16];
 	struct account a;
 	struct err e;
 	void *data;
 	size_t len;
-	int fd;
+	int dfd, fd;
 
 	err_init(&e);
 	if (ctx->session == NULL || !ctx->config_loaded || ctx->diag ||
 	    config_account(&ctx->config, ctx->session_account, NULL, &a,
 	    &e) == -1 || !a.tls_session_cache ||
 	    ctx->session_host_index >= a.nhosts ||
-	    session_cache_path(&a, ctx->session_host_index, path,
-	    sizeof(path)) == -1 ||
 	    smtp_tls_session(ctx->session, &data, &len) == -1)
 		return;
-	slash = strrchr(path, '/');
-	*slash = '\0';
-	if (mkdir_p(path, 0700) == 0) {
-		*slash = '/';
-		snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0600);
+	if ((dfd = session_cache_dir(&a, ctx->session_host_index, name,
+	    sizeof(name), 1)) != -1) {
+		snprintf(tmp, sizeof(tmp), "%s.%ld", name, (long)getpid());
+		/* A fresh private file, renamed over whatever is there. */
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd != -1) {
 			if (write(fd, data, len) == (ssize_t)len &&
 			    close(fd) == 0)
-				rename(tmp, path);
+				(void)renameat(dfd, tmp, dfd, name);
 			else
 				close(fd);
-			unlink(tmp);
+			(void)unlinkat(dfd, tmp, 0);
 		}
+		close(dfd);
 	}
 	wipe(data, len);
 	free(data);
@@ -765,12 +789,9 @@ session_open_host(struct send_ctx *ctx, const struct account *a, size_t i,
 		 * A saved session the server no longer takes must not block
 		 * every later run: forget it and try once without.
 		 */
-		char path[PATH_MAX];
-
 		log_info("retrying without the saved TLS session: %s",
 		    e->msg);
-		if (session_cache_path(a, i, path, sizeof(path)) == 0)
-			unlink(path);
+		session_cache_forget(a, i);
 		wipe(ctx->tls_cache, ctx->tls_cache_len);
 		free(ctx->tls_cache);
 		ctx->tls_cache = NULL;

@@ -91,29 +91,6 @@ wipe_free(char *s)
 }
 
 int
-mkdir_p(const char *path, int mode)
-{
-	char buf[4096], *p;
-
-	if (strlen(path) >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(buf, path);
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, (mode_t)mode) == -1 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, (mode_t)mode) == -1 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
-int
 has_ctl(const char *s)
 {
 	for (; *s; s++)

@@ -19,9 +19,6 @@ void	 wipe(void *, size_t);
 /* Wipe and free a string. NULL is allowed. */
 void	 wipe_free(char *);
 
-/* mkdir -p with the given mode for what it creates; -1 with errno. */
-int	 mkdir_p(const char *path, int mode);
-
 /* 1 when s holds a control character (below 0x20, or DEL). */
 int	 has_ctl(const char *s);
 

@@ -826,16 +826,16 @@ test_refusals(void)
 	mkdir(a, 0700);
 	path_of(b, sizeof(b), "link");
 	CHECK(symlink(a, b) == 0, "symlink");
-	expect_refused("link", ERR_CONFIG, "symbolic link");
+	expect_refused("link", ERR_CANTCREAT, "symbolic link");
 
 	path_of(a, sizeof(a), "groupw");
 	mkdir(a, 0700);
 	chmod(a, 0770);
-	expect_refused("groupw", ERR_CONFIG, "writable");
+	expect_refused("groupw", ERR_CANTCREAT, "writable");
 	path_of(a, sizeof(a), "otherw");
 	mkdir(a, 0700);
 	chmod(a, 0703);
-	expect_refused("otherw", ERR_CONFIG, "writable");
+	expect_refused("otherw", ERR_CANTCREAT, "writable");
 
 	/* A tmp/ swapped for a link to elsewhere. */
 	path_of(a, sizeof(a), "subl");
@@ -843,7 +843,7 @@ test_refusals(void)
 	path_of(a, sizeof(a), "subl/tmp");
 	path_of(b, sizeof(b), "real");
 	CHECK(symlink(b, a) == 0, "symlink");
-	expect_refused("subl", ERR_CONFIG, "symbolic link");
+	expect_refused("subl", ERR_CANTCREAT, "symbolic link");
 
 	path_of(a, sizeof(a), "afile");
 	write_file(a, "x", 1);
@@ -854,7 +854,7 @@ test_refusals(void)
 		path_of(a, sizeof(a), "others");
 		mkdir(a, 0700);
 		CHECK(chown(a, 65534, 65534) == 0, "chown");
-		expect_refused("others", ERR_CONFIG, "belongs to");
+		expect_refused("others", ERR_CANTCREAT, "belongs to");
 	} else {
 		/* Root would be let in anyway. */
 		path_of(a, sizeof(a), "ro");
@@ -863,6 +863,100 @@ test_refusals(void)
 		fprintf(stderr, "test_queue: not root: ownership check "
 		    "skipped\n");
 	}
+}
+
+/* queue_subdir: a private directory, checked like the queue's own. */
+static void
+test_subdir(void)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	struct queue q;
+	struct stat st;
+	struct err e;
+	int fd;
+
+	open_queue(&q, "sub");
+	err_init(&e);
+	fd = queue_subdir(&q, "tls", &e);
+	CHECK(fd != -1, "subdir: %s", e.msg);
+	path_of(a, sizeof(a), "sub/tls");
+	CHECK(lstat(a, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    (st.st_mode & 07777) == 0700, "subdir mode %o", st.st_mode);
+	if (fd != -1)
+		close(fd);
+	err_init(&e);
+	CHECK(queue_subdir(&q, "tmp", &e) == -1 && e.kind == ERR_SOFTWARE,
+	    "subdir tmp allowed");
+	err_init(&e);
+	CHECK(queue_subdir(&q, "a/b", &e) == -1 && e.kind == ERR_SOFTWARE,
+	    "subdir a/b allowed");
+	path_of(a, sizeof(a), "sub/link");
+	path_of(b, sizeof(b), "real");
+	CHECK(symlink(b, a) == 0, "symlink");
+	err_init(&e);
+	CHECK(queue_subdir(&q, "link", &e) == -1 && e.kind == ERR_CANTCREAT &&
+	    strstr(e.msg, "symbolic link") != NULL &&
+	    strstr(e.msg, "sub/link") != NULL, "link: %s", e.msg);
+	path_of(a, sizeof(a), "sub/gw");
+	mkdir(a, 0700);
+	chmod(a, 0770);
+	err_init(&e);
+	CHECK(queue_subdir(&q, "gw", &e) == -1 && e.kind == ERR_CANTCREAT &&
+	    strstr(e.msg, "writable") != NULL, "gw: %s", e.msg);
+	queue_close(&q);
+}
+
+/*
+ * An entry whose files were swapped for a symbolic link or a FIFO is
+ * refused by name, never followed or waited on.
+ */
+static void
+test_planted(void)
+{
+	char msg[PATH_MAX], env[PATH_MAX], target[PATH_MAX];
+	struct queue_envelope qe, got;
+	struct queue_entry ent;
+	struct queue q;
+	struct err e;
+	off_t size;
+	FILE *f;
+
+	open_queue(&q, "planted");
+	simple_env(&qe);
+	queue_envelope_init(&got);
+	err_init(&e);
+	CHECK(queue_create(&q, &ent, &f, &e) == 0, "create: %s", e.msg);
+	fputs("x\r\n", f);
+	CHECK(queue_commit(&q, &ent, &qe, &e) == 0, "commit: %s", e.msg);
+	queue_unlock(&ent);
+	entry_path(msg, sizeof(msg), &q, "", ent.id, ".msg");
+	entry_path(env, sizeof(env), &q, "", ent.id, ".env");
+	path_of(target, sizeof(target), "secret");
+	write_file(target, "secret\r\n", 8);
+
+	CHECK(unlink(msg) == 0 && symlink(target, msg) == 0, "plant msg");
+	err_init(&e);
+	CHECK(queue_lock(&q, &ent, &e) == -1 && e.kind == ERR_CANTCREAT &&
+	    strstr(e.msg, "symbolic link") != NULL &&
+	    strstr(e.msg, msg) != NULL, "lock through a link: %s", e.msg);
+	err_init(&e);
+	CHECK(queue_open_message(&q, &ent, &size, &e) == -1 &&
+	    strstr(e.msg, "symbolic link") != NULL, "open through a link");
+
+	CHECK(unlink(msg) == 0 && mkfifo(msg, 0600) == 0, "plant fifo");
+	err_init(&e);
+	CHECK(queue_lock(&q, &ent, &e) == -1 &&
+	    strstr(e.msg, "not a regular file") != NULL, "fifo: %s", e.msg);
+
+	CHECK(rename(env, target) == 0 && symlink(target, env) == 0,
+	    "plant env");
+	err_init(&e);
+	CHECK(queue_load_envelope(&q, &ent, &got, &e) == -1 &&
+	    e.kind == ERR_CANTCREAT && strstr(e.msg, env) != NULL,
+	    "load through a link: %s", e.msg);
+	queue_envelope_release(&got);
+	queue_envelope_release(&qe);
+	queue_close(&q);
 }
 
 int
@@ -885,6 +979,8 @@ main(void)
 	test_lock();
 	test_ids();
 	test_refusals();
+	test_subdir();
+	test_planted();
 	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return unit_done();
 }
