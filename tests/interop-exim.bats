@@ -153,3 +153,29 @@ send_and_check() {
 	delivered "$LOCAL" "$BATS_TEST_TMPDIR/delivered"
 	assert_same_file "$BATS_TEST_TMPDIR/msg" "$BATS_TEST_TMPDIR/delivered"
 }
+
+@test "exim: tls = off: no AUTH offered in clear, so envoi sends none: exit 77" {
+	# auth = "plain" would allow PLAIN without TLS; Exim offers none
+	std_config exim plain port="$(server_port exim starttls)" auth=plain
+	std_msg "$BATS_TEST_TMPDIR/msg"
+	run --separate-stderr envoi -v -C "$CFG" "$RCPT" <"$BATS_TEST_TMPDIR/msg"
+	assert_status 77
+	grep -q '^envoi: 127.0.0.1 offers no authentication (AUTH), but a user is configured' <<<"$stderr"
+	run grep -c -- '--> STARTTLS\|--> AUTH\|--> MAIL' <<<"$stderr"
+	[ "$output" -eq 0 ]
+	[ "$(exim_mail_count "$LOCAL")" -eq 0 ]
+}
+
+@test "exim: a UTF-8 envelope sender: SMTPUTF8, delivered byte for byte" {
+	std_config exim starttls auth=plain from=élise@exemple.org
+	std_msg "$BATS_TEST_TMPDIR/msg"
+	run --separate-stderr envoi -v -C "$CFG" "$RCPT" <"$BATS_TEST_TMPDIR/msg"
+	assert_status 0
+	# (-v shows the non-ASCII octets as '?')
+	grep -Eq -- '--> MAIL FROM:<[?]+lise@exemple.org> .*SMTPUTF8' <<<"$stderr"
+	MAILFILE=$(exim_wait_mail "$LOCAL")
+	exim_original "$MAILFILE" "$BATS_TEST_TMPDIR/delivered"
+	assert_same_file "$BATS_TEST_TMPDIR/msg" "$BATS_TEST_TMPDIR/delivered"
+	exim_added_headers "$MAILFILE" | grep -qx 'Return-path: <élise@exemple.org>'
+	exim_received "$MAILFILE" | grep -q "by $MTA_HOSTNAME with utf8esmtpsa "
+}

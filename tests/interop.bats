@@ -156,3 +156,17 @@ send_and_check() {
 	std_config mta starttls auth=plain
 	interop_content attachment
 }
+
+@test "a UTF-8 envelope sender: SMTPUTF8, delivered byte for byte" {
+	std_config mta starttls auth=plain from=élise@exemple.org
+	std_msg "$BATS_TEST_TMPDIR/msg"
+	run --separate-stderr envoi -v -C "$CFG" "$RCPT" <"$BATS_TEST_TMPDIR/msg"
+	assert_status 0
+	# (-v shows the non-ASCII octets as '?')
+	grep -Eq -- '--> MAIL FROM:<[?]+lise@exemple.org> .*SMTPUTF8' <<<"$stderr"
+	MAILFILE=$(mta_wait_mail "$LOCAL")
+	mta_original "$MAILFILE" "$BATS_TEST_TMPDIR/delivered"
+	assert_same_file "$BATS_TEST_TMPDIR/msg" "$BATS_TEST_TMPDIR/delivered"
+	mta_added_headers "$MAILFILE" | grep -qx 'Return-Path: <élise@exemple.org>'
+	[ "$(mta_received_with "$MAILFILE")" = UTF8SMTPSA ]
+}

@@ -502,13 +502,13 @@ mta_received() {
 
 # mta_queue_id FILE: the Postfix queue ID of a delivered FILE
 mta_queue_id() {
-	mta_received "$1" | sed -n 's/.*(Postfix) with [A-Z]* id \([0-9A-Za-z]*\).*/\1/p'
+	mta_received "$1" | sed -n 's/.*(Postfix) with [A-Z0-9]* id \([0-9A-Za-z]*\).*/\1/p'
 }
 
 # mta_received_with FILE: the protocol in Postfix's Received field
 # (ESMTPSA: ESMTP, under TLS, authenticated)
 mta_received_with() {
-	mta_received "$1" | sed -n 's/.*(Postfix) with \([A-Z]*\) id .*/\1/p'
+	mta_received "$1" | sed -n 's/.*(Postfix) with \([A-Z0-9]*\) id .*/\1/p'
 }
 
 _mta_log_has() { grep -q -- "$1" "$MTA_DIR/maillog" 2>/dev/null; }
