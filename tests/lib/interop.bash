@@ -5,9 +5,9 @@
 #
 # A suite defines
 #   delivered LOCALPART OUT   wait for the (single, newest) delivery to
-#                             LOCALPART@example.test and write the message
-#                             as envoi sent it, minus what the MTA added, to
-#                             OUT
+#                             LOCALPART@example.test, set MAILFILE to its
+#                             path and write the message as envoi sent it,
+#                             minus what the MTA added, to OUT
 # and runs the content cases with interop_content KIND (see interop_msg).
 # The messages carry From, Date and Message-ID, so envoi adds nothing and
 # the comparison is byte for byte: header lines and body.
@@ -158,4 +158,19 @@ interop_send() {
 	starttls) [ "$starttls" -eq 1 ] ;;
 	tls) [ "$starttls" -eq 0 ] ;;
 	esac
+}
+
+# interop_utf8_sender SERVER: send std_msg from élise@exemple.org through
+# SERVER's STARTTLS listener, check that envoi asked for SMTPUTF8 and the
+# message arrived byte for byte.  Sets MAILFILE (via the suite's
+# delivered) to the delivered file.
+interop_utf8_sender() {
+	std_config "$1" starttls auth=plain from=élise@exemple.org
+	std_msg "$BATS_TEST_TMPDIR/msg"
+	run --separate-stderr envoi -v -C "$CFG" "$RCPT" <"$BATS_TEST_TMPDIR/msg"
+	assert_status 0
+	# (-v shows the non-ASCII octets as '?')
+	grep -Eq -- '--> MAIL FROM:<[?]+lise@exemple.org> .*SMTPUTF8' <<<"$stderr"
+	delivered "$LOCAL" "$BATS_TEST_TMPDIR/delivered"
+	assert_same_file "$BATS_TEST_TMPDIR/msg" "$BATS_TEST_TMPDIR/delivered"
 }
