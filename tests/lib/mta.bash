@@ -4,6 +4,7 @@
 #
 #   load lib/common
 #   load lib/mta
+#   load lib/interop   (mta_original and mta_added_headers need it)
 #
 # Nothing here touches the system's own Postfix or Dovecot: both run with
 # configuration, queue, sockets, logs and mail under $BATS_FILE_TMPDIR/mta,
@@ -451,18 +452,21 @@ _mta_count_new() { # maildir n: at least n messages in new/
 	[ "$c" -ge "$2" ]
 }
 
-# mta_wait_mail LOCALPART [N]: wait (at most $MTA_WAIT s) until the Maildir
-# holds N messages (default 1), print the path of the newest.
+# _mta_newest MAILDIR N: wait (at most $MTA_WAIT s) until MAILDIR holds N
+# messages, print the path of the newest
+_mta_newest() {
+	_mta_wait "$MTA_WAIT" _mta_count_new "$1" "$2" || return 1
+	find "$1/new" -type f -printf '%T@ %p\n' | sort -n | tail -n 1 | cut -d' ' -f2-
+}
+
+# mta_wait_mail LOCALPART [N]: wait (bounded) until the Maildir holds N
+# messages (default 1), print the path of the newest.
 mta_wait_mail() {
-	local md n=${2:-1}
-	md=$(mta_maildir "$1")
-	if ! _mta_wait "$MTA_WAIT" _mta_count_new "$md" "$n"; then
-		echo "no delivery to $1@$MTA_DOMAIN within ${MTA_WAIT} s; mailq and log:" >&2
-		postqueue -c "$MTA_DIR/postfix" -p >&2 2>&1 || true
-		tail -n 20 "$MTA_DIR/maillog" >&2
-		return 1
-	fi
-	find "$md/new" -type f -printf '%T@ %p\n' | sort -n | tail -n 1 | cut -d' ' -f2-
+	_mta_newest "$(mta_maildir "$1")" "${2:-1}" && return 0
+	echo "no delivery to $1@$MTA_DOMAIN within ${MTA_WAIT} s; mailq and log:" >&2
+	postqueue -c "$MTA_DIR/postfix" -p >&2 2>&1 || true
+	tail -n 20 "$MTA_DIR/maillog" >&2
+	return 1
 }
 
 # mta_mail_count LOCALPART: messages delivered to LOCALPART so far
@@ -472,25 +476,8 @@ mta_mail_count() { find "$(mta_maildir "$1")" -path '*/new/*' -type f 2>/dev/nul
 # LF, under the header fields Postfix put on top: Return-Path,
 # Delivered-To, X-Original-To and its own Received.
 _mta_split() { # FILE added|original OUT
-	"$PY" -B - "$1" "$2" "$3" "$MTA_HOSTNAME" <<'PY'
-import re, sys
-data = open(sys.argv[1], "rb").read()
-host = sys.argv[4].encode()
-pos = 0
-while True:
-    m = re.match(rb"([!-9;-~]+):[^\n]*\n(?:[ \t][^\n]*\n)*", data[pos:])
-    if not m:
-        break
-    name = m.group(1).lower()
-    if name in (b"return-path", b"delivered-to", b"x-original-to") or (
-            name == b"received" and b"by " + host + b" (Postfix)" in m.group(0)):
-        pos += m.end()
-        continue
-    break
-part = data[:pos] if sys.argv[2] == "added" else data[pos:]
-with open(sys.argv[3], "wb") as f:
-    f.write(part)
-PY
+	interop_split "$1" "$2" "$3" "by $MTA_HOSTNAME (Postfix)" \
+		Return-Path Delivered-To X-Original-To
 }
 
 # mta_added_headers FILE: print the fields Postfix added
@@ -515,13 +502,13 @@ mta_received() {
 
 # mta_queue_id FILE: the Postfix queue ID of a delivered FILE
 mta_queue_id() {
-	mta_received "$1" | sed -n 's/.*(Postfix) with [A-Z]* id \([0-9A-Za-z]*\).*/\1/p'
+	mta_received "$1" | sed -n 's/.*(Postfix) with [A-Z0-9]* id \([0-9A-Za-z]*\).*/\1/p'
 }
 
 # mta_received_with FILE: the protocol in Postfix's Received field
 # (ESMTPSA: ESMTP, under TLS, authenticated)
 mta_received_with() {
-	mta_received "$1" | sed -n 's/.*(Postfix) with \([A-Z]*\) id .*/\1/p'
+	mta_received "$1" | sed -n 's/.*(Postfix) with \([A-Z0-9]*\) id .*/\1/p'
 }
 
 _mta_log_has() { grep -q -- "$1" "$MTA_DIR/maillog" 2>/dev/null; }
