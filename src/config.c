@@ -576,9 +576,11 @@ config_check_secrets(const struct config *c, struct err *e)
 		return err_set(e, ERR_CONFIG, "%s: %s", c->path,
 		    strerror(errno));
 	if (st.st_mode & (S_IRWXG | S_IRWXO))
-		return err_set(e, ERR_CONFIG, "%s: holds a password but is "
-		    "readable by group or others (chmod 600 it, or use "
-		    "passwordeval)", c->path);
+		return err_set(e, ERR_CONFIG, "'%s' holds a password but group "
+		    "or others have access to it (mode %03o): chmod 600 '%s' "
+		    "(or move the password to passwordeval, the keyring or "
+		    "~/.netrc)", c->path, (unsigned int)(st.st_mode & 0777),
+		    c->path);
 	return 0;
 }
 
@@ -871,11 +873,29 @@ config_key_names(void)
 	return names;
 }
 
+/* libconfuse frees its strings without clearing them. */
+static void
+wipe_password(cfg_t *sec)
+{
+	char *pw;
+
+	if (section_has_password(sec) &&
+	    (pw = cfg_getstr(sec, "password")) != NULL)
+		wipe(pw, strlen(pw));
+}
+
 void
 config_release(struct config *c)
 {
-	if (c->cfg != NULL)
+	unsigned int i, n;
+
+	if (c->cfg != NULL) {
+		wipe_password(cfg_getsec(c->cfg, "defaults"));
+		n = cfg_size(c->cfg, "account");
+		for (i = 0; i < n; i++)
+			wipe_password(cfg_getnsec(c->cfg, "account", i));
 		cfg_free(c->cfg);
+	}
 	c->cfg = NULL;
 	free(c->path);
 	c->path = NULL;
