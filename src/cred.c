@@ -447,7 +447,7 @@ cred_read_new(const struct cred_params *p, char **out, struct err *e)
 	    "(account %s): ", p->user, p->host, p->account);
 	rc = tty_prompt(fd, prompt, out, e);
 	if (rc == 0)
-		rc = tty_prompt(fd, "envoi: the same again: ", &again, e);
+		rc = tty_prompt(fd, "envoi: the password again: ", &again, e);
 	close(fd);
 	if (rc == 0 && strcmp(*out, again) != 0)
 		rc = err_set(e, ERR_DATA, "the two passwords differ");

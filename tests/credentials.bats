@@ -21,8 +21,9 @@ keyring_start() {
 		KEYRING_SKIP="envoi was built without libsecret"
 	elif ! command -v dbus-daemon >/dev/null ||
 		! command -v gnome-keyring-daemon >/dev/null ||
-		! command -v dbus-send >/dev/null; then
-		KEYRING_SKIP="needs dbus-daemon, dbus-send and gnome-keyring-daemon"
+		! command -v dbus-send >/dev/null ||
+		! command -v secret-tool >/dev/null; then
+		KEYRING_SKIP="needs dbus-daemon, dbus-send, gnome-keyring-daemon and secret-tool"
 	fi
 	export KEYRING_SKIP
 	[ -z "$KEYRING_SKIP" ] || return 0
@@ -59,10 +60,14 @@ keyring_stop() {
 	done
 }
 
-# with_keyring: this test talks to the file's keyring (or is skipped)
+# with_keyring: this test talks to the file's keyring (or is skipped),
+# which holds no SMTP password yet
 with_keyring() {
 	[ -z "$KEYRING_SKIP" ] || skip "$KEYRING_SKIP"
 	export DBUS_SESSION_BUS_ADDRESS="$KEYRING_BUS"
+	secret-tool clear service smtp 2>/dev/null || true # none: status 1
+	run secret-tool search service smtp
+	[ -z "$output" ]
 }
 
 setup_file() {
@@ -224,7 +229,6 @@ EOF
 
 @test "keyring: an entry made by secret-tool with msmtp's attributes is found" {
 	with_keyring
-	command -v secret-tool >/dev/null || skip "needs secret-tool"
 	printf '%s' "$AUTH_PASS" | secret-tool store --label='msmtp' \
 		host 127.0.0.1 service smtp user "$AUTH_USER"
 	# A different user on the same host must not get it.
@@ -241,6 +245,27 @@ EOF
 	assert_status 0
 	run secret-tool lookup host 127.0.0.1 service smtp user dave
 	[ "$output" = "dave's password" ]
+}
+
+@test "keyring: --store-password on a terminal asks twice without echo" {
+	with_keyring
+	run env -u AUTH_PASS "$PY" "$PTY_RUN" --log "$BATS_TEST_TMPDIR/tty.log" \
+		--stdin tty --answer "$AUTH_PASS" --answer "$AUTH_PASS" -- \
+		"$ENVOI" -C "$CFG" --store-password
+	[[ $output == *"echo_at_prompt 0"* ]]
+	[[ $output == *"status 0"* ]]
+	[ "$(grep -c 'password' "$BATS_TEST_TMPDIR/tty.log")" -eq 2 ]
+	run ! grep -F -- "$AUTH_PASS" "$BATS_TEST_TMPDIR/tty.log"
+	run secret-tool lookup host 127.0.0.1 service smtp user "$AUTH_USER"
+	[ "$output" = "$AUTH_PASS" ]
+	# Two different answers: nothing is stored, exit 65.
+	run env -u AUTH_PASS "$PY" "$PTY_RUN" --log "$BATS_TEST_TMPDIR/tty.log" \
+		--stdin tty --answer one --answer two -- \
+		"$ENVOI" -C "$CFG" --store-password
+	[[ $output == *"status 65"* ]]
+	grep -q "the two passwords differ" "$BATS_TEST_TMPDIR/tty.log"
+	run secret-tool lookup host 127.0.0.1 service smtp user "$AUTH_USER"
+	[ "$output" = "$AUTH_PASS" ]
 }
 
 @test "keyring: --store-password refuses extra arguments and an empty stdin" {

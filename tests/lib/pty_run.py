@@ -2,15 +2,16 @@
 """Run a command on a new pseudo-terminal (its controlling terminal) and
 answer one prompt, as a person at a terminal would.
 
-    pty_run.py [--stdin FILE] [--expect TEXT] [--answer TEXT | --signal SIG]
+    pty_run.py [--stdin FILE] [--expect TEXT] [--answer TEXT]... [--signal SIG]
                [--log FILE] [--timeout S] -- CMD ARGS...
 
-The command's stdin is FILE (default /dev/null); stdout and stderr are the
-terminal.  When TEXT (default "password") shows up on the terminal, the
-script notes whether echo is off, then types ANSWER and a newline, or sends
-SIG (INT, TERM, TSTP...) to the command; after a TSTP it sends CONT, waits
-for the prompt again and answers it.  Everything the terminal showed goes
-to --log.  Prints, one per line:
+The command's stdin is FILE (default /dev/null; "tty": the terminal);
+stdout and stderr are the terminal.  When TEXT (default "password") shows up on the terminal, the
+script notes whether echo is off, then types the first ANSWER and a
+newline, or sends SIG (INT, TERM, TSTP...) to the command; after a TSTP it
+sends CONT and waits for the prompt again.  Each further ANSWER waits for
+TEXT to show up once more.  Everything the terminal showed goes to --log.
+Prints, one per line:
 
     prompted 0|1        TEXT appeared
     echo_at_prompt 0|1  the terminal echoed input while the prompt waited
@@ -28,9 +29,10 @@ import termios
 import time
 
 
-def read_until(fd, buf, text, deadline):
-    """Read from fd into buf until text is in it (True) or EOF/deadline."""
-    while text.encode() not in buf:
+def read_until(fd, buf, text, deadline, times=1):
+    """Read from fd into buf until text is in it times times (True), or
+    EOF or the deadline (False)."""
+    while buf.count(text.encode()) < times:
         left = deadline - time.monotonic()
         if left <= 0:
             return False
@@ -55,7 +57,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--stdin", default="/dev/null")
     ap.add_argument("--expect", default="password")
-    ap.add_argument("--answer")
+    ap.add_argument("--answer", action="append", default=[])
     ap.add_argument("--signal")
     ap.add_argument("--log", default="/dev/null")
     ap.add_argument("--timeout", type=float, default=20)
@@ -64,9 +66,10 @@ def main():
 
     pid, fd = pty.fork()
     if pid == 0:
-        stdin = os.open(a.stdin, os.O_RDONLY)
-        os.dup2(stdin, 0)
-        os.close(stdin)
+        if a.stdin != "tty":
+            stdin = os.open(a.stdin, os.O_RDONLY)
+            os.dup2(stdin, 0)
+            os.close(stdin)
         try:
             os.execvp(a.cmd[0], a.cmd)
         finally:
@@ -76,6 +79,7 @@ def main():
     buf = bytearray()
     prompted = read_until(fd, buf, a.expect, deadline)
     echo_at_prompt = -1
+    seen = 1
     if prompted:
         time.sleep(0.2)  # let the prompt switch echo off after writing
         echo_at_prompt = echo_on(fd)
@@ -85,13 +89,16 @@ def main():
             if sig == signal.SIGTSTP:
                 time.sleep(0.3)
                 os.kill(pid, signal.SIGCONT)
-                more = bytearray()
-                read_until(fd, more, a.expect, deadline)
-                buf.extend(more)
+                seen += 1
+                read_until(fd, buf, a.expect, deadline, seen)
                 time.sleep(0.2)
-                os.write(fd, (a.answer or "").encode() + b"\n")
-        else:
-            os.write(fd, (a.answer or "").encode() + b"\n")
+        for i, answer in enumerate(a.answer):
+            if i > 0:
+                seen += 1
+                if not read_until(fd, buf, a.expect, deadline, seen):
+                    break
+                time.sleep(0.2)
+            os.write(fd, answer.encode() + b"\n")
     # The rest of the output, until the command ends.
     status = None
     while status is None:
