@@ -273,11 +273,12 @@ tty_ask(int fd, const char *prompt, struct secbuf *b, int *again)
 	quiet.c_lflag &= (tcflag_t)~(ECHO | ECHOE | ECHOK);
 	quiet.c_lflag |= ICANON;
 	catch_signals(old);
-	tty_write(fd, prompt);
+	/* Echo goes off before the prompt shows: nothing typed is seen. */
 	if (tcsetattr(fd, TCSAFLUSH, &quiet) == -1) {
 		restore_signals(old);
 		return -1;
 	}
+	tty_write(fd, prompt);
 	rc = read_line(fd, b);
 	saved_errno = errno;
 	while (tcsetattr(fd, TCSAFLUSH, &saved) == -1 && errno == EINTR)

@@ -364,9 +364,20 @@ default login $AUTH_USER password $AUTH_PASS"
 
 @test "prompt: stopped (^Z) and continued, it asks again" {
 	pty_send --signal TSTP --answer "$AUTH_PASS"
+	[[ $output == *"stopped 1"* ]]
 	[[ $output == *"status 0"* ]]
 	[[ $output == *"echo_after 1"* ]]
 	[ "$(grep -c 'password for' "$BATS_TEST_TMPDIR/tty.log")" -eq 2 ]
+}
+
+@test "prompt: a background job is not asked: exit 78" {
+	pty_send --background --timeout 10 --expect 'password for' \
+		--answer "$AUTH_PASS"
+	[[ $output == *"prompted 0"* ]]
+	[[ $output == *"status 78"* ]]
+	grep -q "prompt: not in the terminal's foreground" \
+		"$BATS_TEST_TMPDIR/tty.log"
+	[ "$(conn_count srv)" -eq 0 ]
 }
 
 @test "prompt: an empty answer is an error, exit 78" {
