@@ -65,6 +65,13 @@ def job_control(a, info_w):
         os.close(go_w)
         os.setpgid(0, 0)
         os.read(go_r, 1)  # until it has the terminal
+        # A job starts with the default dispositions, whatever ignored
+        # what above us (Python ignores SIGPIPE; a shell's background
+        # jobs ignore SIGINT and SIGQUIT).
+        for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM,
+                    signal.SIGHUP, signal.SIGTSTP, signal.SIGTTIN,
+                    signal.SIGTTOU, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
         if a.stdin != "tty":
             stdin = os.open(a.stdin, os.O_RDONLY)
             os.dup2(stdin, 0)
@@ -168,6 +175,15 @@ def main():
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             status = -1
+    # What it wrote just before it ended may still wait in the terminal.
+    while select.select([fd], [], [], 0.2)[0]:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        buf.extend(data)
     try:
         after = echo_on(fd)
     except termios.error:
