@@ -37,6 +37,7 @@ enum {
 	OPT_CHECK,
 	OPT_SERVERINFO,
 	OPT_IMPORT,
+	OPT_STORE_PASSWORD,
 };
 
 struct cli_option {
@@ -132,6 +133,9 @@ static const struct cli_option cli_options[] = {
 	{ OPT_IMPORT, "import-msmtprc", no_argument, NULL,
 	    "print the envoi configuration equivalent to an msmtprc "
 	    "(the file named after it, else ~/.msmtprc)" },
+	{ OPT_STORE_PASSWORD, "store-password", no_argument, NULL,
+	    "store the account's password in the keyring (asked without "
+	    "echo on a terminal, else read from stdin's first line)" },
 	{ OPT_HELP, "help", no_argument, NULL,
 	    "print this help and exit" },
 	{ OPT_VERSION, "version", no_argument, NULL,
@@ -414,6 +418,9 @@ cli_apply(struct opts *o, int c, const char *arg, struct err *e)
 	case OPT_SERVERINFO:
 		o->mode = CLI_MODE_SERVERINFO;
 		break;
+	case OPT_STORE_PASSWORD:
+		o->mode = CLI_MODE_STORE_PASSWORD;
+		break;
 	case OPT_IMPORT:
 		o->mode = CLI_MODE_IMPORT;
 		break;
@@ -476,6 +483,9 @@ cli_parse(int argc, char **argv, struct opts *o, struct err *e)
 		o->import_file = o->nrcpts == 1 ? o->rcpts[0] : NULL;
 		o->nrcpts = 0;
 	}
+	if (o->mode == CLI_MODE_STORE_PASSWORD && o->nrcpts > 0)
+		return err_set(e, ERR_USAGE, "--store-password takes no "
+		    "arguments (choose the account with -a)");
 	if (!o->compose && (o->cc.n || o->bcc.n || o->from_header ||
 	    o->reply_to || o->headers.n))
 		return err_set(e, ERR_USAGE, "-c, --bcc, --from, --reply-to "

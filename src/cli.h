@@ -25,6 +25,7 @@ enum cli_mode {
 	CLI_MODE_CHECK,		/* --check */
 	CLI_MODE_SERVERINFO,	/* --serverinfo */
 	CLI_MODE_IMPORT,	/* --import-msmtprc */
+	CLI_MODE_STORE_PASSWORD, /* --store-password */
 	CLI_MODE_HELP,
 	CLI_MODE_VERSION,
 	CLI_MODE_LAST

@@ -632,10 +632,10 @@ section_has_password(cfg_t *sec)
 	return sec != NULL && cfg_size(sec, "password") > 0;
 }
 
+/* mode: that of the file as it was opened and parsed. */
 static int
-config_check_secrets(const struct config *c, struct err *e)
+config_check_secrets(const struct config *c, mode_t mode, struct err *e)
 {
-	struct stat st;
 	unsigned int i, n;
 	int secret = section_has_password(cfg_getsec(c->cfg, "defaults"));
 
@@ -645,13 +645,12 @@ config_check_secrets(const struct config *c, struct err *e)
 		    i));
 	if (!secret)
 		return 0;
-	if (stat(c->path, &st) == -1)
-		return err_set(e, ERR_CONFIG, "%s: %s", c->path,
-		    strerror(errno));
-	if (st.st_mode & (S_IRWXG | S_IRWXO))
-		return err_set(e, ERR_CONFIG, "%s: holds a password but is "
-		    "readable by group or others (chmod 600 it, or use "
-		    "passwordeval)", c->path);
+	if (mode & (S_IRWXG | S_IRWXO))
+		return err_set(e, ERR_CONFIG, "'%s' holds a password but group "
+		    "or others have access to it (mode %03o): chmod 600 '%s' "
+		    "(or move the password to passwordeval, the keyring or "
+		    "~/.netrc)", c->path, (unsigned int)(mode & 0777),
+		    c->path);
 	return 0;
 }
 
@@ -662,13 +661,15 @@ config_check_secrets(const struct config *c, struct err *e)
  * refused.
  */
 static int
-config_parse_file(cfg_t *cfg, const char *path, struct err *e)
+config_parse_file(cfg_t *cfg, const char *path, mode_t *mode, struct err *e)
 {
+	struct stat st;
 	FILE *fp;
 	int rc;
 
 	if ((fp = safefile_open(path, "configuration", e)) == NULL)
 		return CFG_FILE_ERROR;
+	*mode = fstat(fileno(fp), &st) == 0 ? st.st_mode : 0777;
 	/* cfg_parse would set it; messages and cfg_free use it. */
 	free(cfg->filename);
 	cfg->filename = xstrdup(path);
@@ -697,6 +698,7 @@ config_load(struct config *c, const char *path, struct err *e)
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END()
 	};
+	mode_t mode = 0;
 	int rc, ret = -1;
 
 	c->path = xstrdup(path);
@@ -705,14 +707,15 @@ config_load(struct config *c, const char *path, struct err *e)
 	config_set_validators(c->cfg);
 
 	err_init(e);
-	if ((rc = config_parse_file(c->cfg, path, e)) == CFG_FILE_ERROR)
+	if ((rc = config_parse_file(c->cfg, path, &mode, e)) ==
+	    CFG_FILE_ERROR)
 		goto out;
 	if (rc != CFG_SUCCESS) {
 		if (e->kind == ERR_NONE)
 			err_set(e, ERR_CONFIG, "%s: syntax error", path);
 		goto out;
 	}
-	if (config_check_secrets(c, e) == -1)
+	if (config_check_secrets(c, mode, e) == -1)
 		goto out;
 	ret = 0;
 out:
@@ -1031,11 +1034,29 @@ config_key_names(void)
 	return names;
 }
 
+/* libconfuse frees its strings without clearing them. */
+static void
+wipe_password(cfg_t *sec)
+{
+	char *pw;
+
+	if (section_has_password(sec) &&
+	    (pw = cfg_getstr(sec, "password")) != NULL)
+		wipe(pw, strlen(pw));
+}
+
 void
 config_release(struct config *c)
 {
-	if (c->cfg != NULL)
+	unsigned int i, n;
+
+	if (c->cfg != NULL) {
+		wipe_password(cfg_getsec(c->cfg, "defaults"));
+		n = cfg_size(c->cfg, "account");
+		for (i = 0; i < n; i++)
+			wipe_password(cfg_getnsec(c->cfg, "account", i));
 		cfg_free(c->cfg);
+	}
 	c->cfg = NULL;
 	free(c->path);
 	c->path = NULL;

@@ -72,8 +72,8 @@
  * Comments also mark what envoi cannot say: an account that empties a
  * key its defaults set ("user" alone) still inherits it in envoi, and an
  * account with user and auth but neither password nor passwordeval,
- * which msmtp would look up in the keyring or ~/.netrc, gets a
- * secret-tool example.  msmtp's built-in defaults (port, tls, auth off)
+ * whose password msmtp (and envoi) look up in the keyring or ~/.netrc,
+ * gets a comment saying so, with a secret-tool example.  msmtp's built-in defaults (port, tls, auth off)
  * go into defaults {} only when some account uses them.
  */
 #include "autoconf.h"
@@ -1179,7 +1179,8 @@ static const struct imp_map imp_maps[] = {
 
 /*
  * msmtp falls back on the keyring and ~/.netrc for a password that the
- * file does not give; envoi does not, so say how to get it from there.
+ * file does not give.  envoi does the same (cred.h), but a user reading
+ * the converted file should see where the password will come from.
  */
 static void
 imp_password_hint(const struct imp_sec *s, struct imp_items *it)
@@ -1196,8 +1197,8 @@ imp_password_hint(const struct imp_sec *s, struct imp_items *it)
 	u = imp_printable(user);
 	h = imp_printable(host);
 	imp_push(it, NULL, imp_printf("# msmtp took the password of '%s' "
-	    "from the keyring or ~/.netrc; envoi needs password or "
-	    "passwordeval, such as: passwordeval = \"secret-tool lookup "
+	    "from the keyring or ~/.netrc, and envoi looks there too; to "
+	    "name the source, set passwordeval = \"secret-tool lookup "
 	    "host %s service smtp user %s\"", u, h, u), NULL, 0);
 	free(u);
 	free(h);

@@ -18,6 +18,7 @@
 #include "bsmtp.h"
 #include "cli.h"
 #include "compose.h"
+#include "cred.h"
 #include "err.h"
 #include "import.h"
 #include "lineread.h"
@@ -274,6 +275,9 @@ run_check(const struct opts *o, struct err *e)
 	printf("%-14s OK (%s port %ld)\n", "connection", ctx.session_host,
 	    a.hosts[ctx.session_host_index].port);
 	printf("%-14s OK (%s)\n", "TLS", tls);
+	if (ctx.password_source != CRED_NONE)
+		printf("%-14s OK (from the %s)\n", "password",
+		    cred_source_name(ctx.password_source));
 	if (smtp_info(s)->mechanism[0])
 		printf("%-14s OK (%s as %s)\n", "login",
 		    smtp_info(s)->mechanism, a.user);
@@ -339,6 +343,34 @@ out:
 	return rc;
 }
 
+/* --store-password: the account's password into the keyring. */
+static int
+run_store_password(const struct opts *o, struct err *e)
+{
+	struct cred_params cp;
+	struct send_ctx ctx;
+	struct account a;
+	int rc = -1;
+
+	if (send_init(&ctx, o, e) == -1 ||
+	    config_account(&ctx.config, o->account, NULL, &a, e) == -1)
+		goto out;
+	memset(&cp, 0, sizeof(cp));
+	cp.account = a.name;
+	cp.file = a.file;
+	cp.host = a.host;
+	cp.user = a.user;
+	if ((rc = cred_store(&cp, e)) == 0 && a.password != NULL)
+		log_warn("account '%s' sets password in '%s', which is used "
+		    "before the keyring", a.name, a.file);
+	else if (rc == 0 && a.passwordeval != NULL)
+		log_warn("account '%s' sets passwordeval in '%s', which is "
+		    "used before the keyring", a.name, a.file);
+out:
+	send_release(&ctx);
+	return rc;
+}
+
 /* --import-msmtprc: the given file, else ~/.msmtprc, to stdout. */
 static int
 run_import(const struct opts *o, struct err *e)
@@ -380,6 +412,8 @@ run(const struct opts *o, struct err *e)
 		return run_print_config(o, e);
 	case CLI_MODE_IMPORT:
 		return run_import(o, e);
+	case CLI_MODE_STORE_PASSWORD:
+		return run_store_password(o, e);
 	case CLI_MODE_CHECK:
 		return run_check(o, e);
 	case CLI_MODE_SERVERINFO:

@@ -14,7 +14,6 @@
 #include "autoconf.h"
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +27,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "cred.h"
 #include "encode.h"
 #include "log.h"
 #include "message.h"
@@ -86,58 +86,33 @@ send_release(struct send_ctx *ctx)
 	memset(ctx, 0, sizeof(*ctx));
 }
 
-/* Run passwordeval; its first output line is the password. */
-static int
-password_eval(const char *cmd, char **out, struct err *e)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	FILE *fp;
-	int status;
-
-	fflush(NULL);
-	if ((fp = popen(cmd, "r")) == NULL)
-		return err_set(e, ERR_CONFIG, "cannot run passwordeval: %s",
-		    strerror(errno));
-	n = getline(&line, &cap, fp);
-	while (getc(fp) != EOF)
-		;	/* let the command finish writing */
-	status = pclose(fp);
-	if (n <= 0 || status == -1 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0) {
-		if (line != NULL)
-			wipe(line, cap);
-		free(line);
-		if (status != -1 && WIFEXITED(status) &&
-		    WEXITSTATUS(status) != 0)
-			return err_set(e, ERR_CONFIG, "passwordeval command "
-			    "failed with status %d", WEXITSTATUS(status));
-		return err_set(e, ERR_CONFIG, "passwordeval command gave no "
-		    "password");
-	}
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	*out = line;
-	return 0;
-}
-
+/*
+ * The password, when the account logs in: from the sources of cred.h,
+ * once per account and run (a prompt is not repeated for every queued
+ * message).  The context owns it and wipes it in send_release.
+ */
 static int
 resolve_password(struct send_ctx *ctx, const struct account *a,
     const char **pw, struct err *e)
 {
-	*pw = a->password;
-	if (a->user == NULL || strcmp(a->auth, "off") == 0 ||
-	    a->password != NULL)
+	struct cred_params cp;
+
+	*pw = NULL;
+	if (a->user == NULL || strcmp(a->auth, "off") == 0)
 		return 0;
-	if (a->passwordeval == NULL)
-		return err_set(e, ERR_CONFIG, "%s: account '%s' has a user "
-		    "but no password or passwordeval", a->file, a->name);
 	if (ctx->password == NULL ||
 	    strcmp(ctx->password_account, a->name) != 0) {
 		wipe_free(ctx->password);
 		ctx->password = NULL;
-		if (password_eval(a->passwordeval, &ctx->password, e) == -1)
+		memset(&cp, 0, sizeof(cp));
+		cp.account = a->name;
+		cp.file = a->file;
+		cp.host = a->host;
+		cp.user = a->user;
+		cp.password = a->password;
+		cp.passwordeval = a->passwordeval;
+		if (cred_password(&cp, &ctx->password, &ctx->password_source,
+		    e) == -1)
 			return -1;
 		snprintf(ctx->password_account, sizeof(ctx->password_account),
 		    "%s", a->name);

@@ -13,6 +13,7 @@
 #include "aliases.h"
 #include "cli.h"
 #include "config.h"
+#include "cred.h"
 #include "err.h"
 #include "lineread.h"
 #include "smtp.h"
@@ -49,8 +50,9 @@ struct send_ctx {
 	void			*tls_cache;	/* saved TLS session: secret */
 	size_t			 tls_cache_len;
 	char			 helo[256];
-	char			*password;	/* from passwordeval: wiped */
+	char			*password;	/* see cred.h: wiped */
 	char			 password_account[128];
+	enum cred_source	 password_source;
 	int			 keep_open;
 	int			 last_ended;	/* the last input was read to
 						   its end (its final dot) */

@@ -53,19 +53,6 @@ exec(sys.stdin.read())
 ' "$LOG" "$(server_dir srv)/mail"
 }
 
-# no_secret FILE: neither the password nor any base64 form of the
-# credentials is in FILE
-no_secret() {
-	local s
-	for s in "$AUTH_PASS" "$(printf %s "$AUTH_PASS" | base64)" \
-		"$(printf '\0%s\0%s' "$AUTH_USER" "$AUTH_PASS" | base64)"; do
-		if grep -qF -- "$s" "$1"; then
-			echo "a secret is in $1" >&2
-			return 1
-		fi
-	done
-}
-
 @test "text log: one line per message with account, host, tls, from, recipients, size, status, outcome" {
 	send bob@example.org carol@example.org
 	assert_status 0

@@ -14,7 +14,8 @@ _envoi_short_opts='-C -a -f -r -F -t -i -b -s -A -c -q -B -N -R -V -o -X -v'
 _envoi_long_opts='--config --account --read-recipients --subject --attach
 --cc --bcc --from --reply-to --header --body-file --html --dry-run
 --verbose --json --queue-remove --queue-retry --queue-hold
---queue-release --check --serverinfo --print-config --import-msmtprc --help --version'
+--queue-release --check --serverinfo --print-config --import-msmtprc
+--store-password --help --version'
 
 # The configuration file the command line names with -C, if any.
 _envoi_config_arg() {

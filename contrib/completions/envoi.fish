@@ -105,5 +105,6 @@ complete -c envoi -l check -d 'check the configuration, credentials, connection 
 complete -c envoi -l serverinfo -d "show what the account's server offers"
 complete -c envoi -l import-msmtprc -F -d "print the envoi config for an msmtprc"
 complete -c envoi -l print-config -d "print the account's effective settings"
+complete -c envoi -l store-password -d "store the account's password in the keyring"
 complete -c envoi -l help -d 'print the help and exit'
 complete -c envoi -l version -d 'print the version and exit'

@@ -343,6 +343,22 @@ std_config() {
 	} | write_config "$CFG"
 }
 
+# no_secret FILE|DIR...: neither the test password nor a base64 form of
+# the credentials (as AUTH PLAIN or LOGIN would send them) is in any FILE,
+# or in any file under DIR
+no_secret() {
+	local s f
+	for f; do
+		for s in "$AUTH_PASS" "$(printf %s "$AUTH_PASS" | base64)" \
+			"$(printf '\0%s\0%s' "$AUTH_USER" "$AUTH_PASS" | base64)"; do
+			if grep -rqaF -- "$s" "$f"; then
+				echo "a secret is in $f" >&2
+				return 1
+			fi
+		done
+	done
+}
+
 # ---------------------------------------------------------------------------
 # running envoi
 
