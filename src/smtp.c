@@ -32,6 +32,7 @@
 
 #define SMTP_MAXLINES	256
 #define SMTP_TEXTMAX	8192
+#define SMTP_AUTHMAX	16	/* AUTH challenges (334) one exchange may take */
 
 enum smtp_state {
 	SMTP_CONNECT,
@@ -409,7 +410,7 @@ smtp_auth_run(struct smtp_session *s, struct auth *a, const char *mech,
     struct err *e)
 {
 	char *out = NULL, shown[96];
-	int more = 1, rc;
+	int more = 1, rounds = 0, rc;
 
 	snprintf(shown, sizeof(shown), "AUTH %s <hidden>", mech);
 	if (auth_client_first(mech)) {
@@ -420,11 +421,18 @@ smtp_auth_run(struct smtp_session *s, struct auth *a, const char *mech,
 	} else
 		rc = smtp_put(s, NULL, e, "AUTH %s", mech);
 	wipe_free(out);
+	out = NULL;
 	if (rc == -1 || smtp_flush(s, e) == -1 || smtp_reply(s, e) == -1)
 		return -1;
 	while (s->reply.code == 334) {
 		char *challenge = s->reply.text;
 
+		/* No mechanism needs this many rounds; a server may. */
+		if (++rounds > SMTP_AUTHMAX) {
+			err_set(e, ERR_PROTOCOL, "more than %d challenges",
+			    SMTP_AUTHMAX);
+			return smtp_broken(s, e);
+		}
 		if (more == 0)
 			challenge = NULL;	/* nothing more to say */
 		if (challenge != NULL &&
