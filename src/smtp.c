@@ -46,6 +46,7 @@ enum smtp_state {
 	SMTP_RCPT,
 	SMTP_DATA,
 	SMTP_BODY,
+	SMTP_DOT,
 	SMTP_RSET,
 	SMTP_QUIT,
 	SMTP_STATE_LAST
@@ -53,7 +54,8 @@ enum smtp_state {
 
 static const char *smtp_statename[SMTP_STATE_LAST] = {
 	"connect", "greeting", "EHLO", "HELO", "STARTTLS", "TLS handshake",
-	"AUTH", "MAIL FROM", "RCPT TO", "DATA", "end of data", "RSET", "QUIT"
+	"AUTH", "MAIL FROM", "RCPT TO", "DATA", "message body", "end of data",
+	"RSET", "QUIT"
 };
 
 struct reply {
@@ -768,6 +770,7 @@ smtp_data(struct smtp_session *s, const struct smtp_envelope *env,
 	if (io_sendfile(&s->io, env->body_fd, 0, env->size, s->p->timeout_ms,
 	    e) == -1)
 		return e->kind == ERR_IO ? -1 : smtp_broken(s, e);
+	s->state = SMTP_DOT;
 	log_dialogue("-->", ".", 1);
 	if (io_write(&s->io, ".\r\n", 3, deadline(s), e) == -1 ||
 	    smtp_flush(s, e) == -1)
