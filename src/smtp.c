@@ -384,9 +384,9 @@ smtp_starttls(struct smtp_session *s, struct err *e)
 	 * after TLS would be the STARTTLS injection attack (CVE-2011-0411).
 	 */
 	if (io_pending(&s->io) > 0) {
-		s->broken = 1;
-		return err_set(e, ERR_PROTOCOL, "%s sent data after its reply "
-		    "to STARTTLS (possible injection attack)", s->p->host);
+		err_set(e, ERR_PROTOCOL, "data after the 220 reply (possible "
+		    "injection attack)");
+		return smtp_broken(s, e);
 	}
 	if (smtp_tls_start(s, e) == -1)
 		return -1;
