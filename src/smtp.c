@@ -94,6 +94,7 @@ struct smtp_session {
 	enum smtp_state			 state;
 	int				 fd;
 	int				 broken;	/* transport unusable */
+	int				 tls_replied;	/* a reply came in TLS */
 	struct io			 io;
 	struct tls			*tls;
 	struct caps			 caps;
@@ -107,7 +108,11 @@ deadline(struct smtp_session *s)
 	return now_ms() + s->p->timeout_ms;
 }
 
-/* Transport failures make the session unusable. */
+/*
+ * Transport failures make the session unusable.  A TLS failure after
+ * the server has answered through TLS (so it took our certificate, if
+ * it wanted one) is no refusal, but a broken connection: temporary.
+ */
 static int
 smtp_broken(struct smtp_session *s, struct err *e)
 {
@@ -115,8 +120,9 @@ smtp_broken(struct smtp_session *s, struct err *e)
 
 	s->broken = 1;
 	snprintf(what, sizeof(what), "%s", e->msg);
-	return err_set(e, e->kind, "%s port %d (%s): %s", s->p->host,
-	    s->p->port, smtp_statename[s->state], what);
+	return err_set(e, e->kind == ERR_TLS && s->tls_replied ? ERR_TEMP :
+	    e->kind, "%s port %d (%s): %s", s->p->host, s->p->port,
+	    smtp_statename[s->state], what);
 }
 
 int
@@ -182,8 +188,10 @@ smtp_reply(struct smtp_session *s, struct err *e)
 		r->code = code;
 		reply_append(r, len > 4 ? line + 4 : "", len > 4 ? len - 4 : 0);
 		r->nlines++;
-		if (!more)
+		if (!more) {
+			s->tls_replied = s->tls != NULL;
 			return 0;
+		}
 		if (r->nlines >= SMTP_MAXLINES) {
 			err_set(e, ERR_PROTOCOL, "reply longer than %d lines",
 			    SMTP_MAXLINES);
