@@ -18,8 +18,10 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net.h"
@@ -103,6 +105,34 @@ net_write(int fd, const void *buf, size_t len, int64_t deadline)
 	return (ssize_t)done;
 }
 
+/*
+ * sendfile(2) has no MSG_NOSIGNAL: on a connection the peer has reset,
+ * the call after the one that reported ECONNRESET raises SIGPIPE, which
+ * would kill envoi in the middle of a message.  Hold the signal back
+ * during the call and take away the one it raised.
+ */
+static ssize_t
+sendfile_nosignal(int fd, int in_fd, off_t *offset, size_t count)
+{
+	static const struct timespec zero = { 0, 0 };
+	sigset_t pipe, old;
+	ssize_t n;
+	int saved;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &pipe, &old);
+	n = sendfile(fd, in_fd, offset, count);
+	saved = errno;
+	if (n == -1 && saved == EPIPE)
+		while (sigtimedwait(&pipe, NULL, &zero) == -1 &&
+		    errno == EINTR)
+			;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return n;
+}
+
 int
 net_sendfile(int fd, int in_fd, off_t *offset, size_t count, int timeout_ms)
 {
@@ -110,7 +140,7 @@ net_sendfile(int fd, int in_fd, off_t *offset, size_t count, int timeout_ms)
 	ssize_t n;
 
 	while (count > 0) {
-		n = sendfile(fd, in_fd, offset, count);
+		n = sendfile_nosignal(fd, in_fd, offset, count);
 		if (n > 0) {
 			count -= (size_t)n;
 			/* The limit is on a stall, not on the whole file. */

@@ -32,6 +32,7 @@
 
 #define SMTP_MAXLINES	256
 #define SMTP_TEXTMAX	8192
+#define SMTP_AUTHMAX	16	/* AUTH challenges (334) one exchange may take */
 
 enum smtp_state {
 	SMTP_CONNECT,
@@ -45,6 +46,7 @@ enum smtp_state {
 	SMTP_RCPT,
 	SMTP_DATA,
 	SMTP_BODY,
+	SMTP_DOT,
 	SMTP_RSET,
 	SMTP_QUIT,
 	SMTP_STATE_LAST
@@ -52,7 +54,8 @@ enum smtp_state {
 
 static const char *smtp_statename[SMTP_STATE_LAST] = {
 	"connect", "greeting", "EHLO", "HELO", "STARTTLS", "TLS handshake",
-	"AUTH", "MAIL FROM", "RCPT TO", "DATA", "end of data", "RSET", "QUIT"
+	"AUTH", "MAIL FROM", "RCPT TO", "DATA", "message body", "end of data",
+	"RSET", "QUIT"
 };
 
 struct reply {
@@ -91,6 +94,7 @@ struct smtp_session {
 	enum smtp_state			 state;
 	int				 fd;
 	int				 broken;	/* transport unusable */
+	int				 tls_replied;	/* a reply came in TLS */
 	struct io			 io;
 	struct tls			*tls;
 	struct caps			 caps;
@@ -104,7 +108,11 @@ deadline(struct smtp_session *s)
 	return now_ms() + s->p->timeout_ms;
 }
 
-/* Transport failures make the session unusable. */
+/*
+ * Transport failures make the session unusable.  A TLS failure after
+ * the server has answered through TLS (so it took our certificate, if
+ * it wanted one) is no refusal, but a broken connection: temporary.
+ */
 static int
 smtp_broken(struct smtp_session *s, struct err *e)
 {
@@ -112,8 +120,9 @@ smtp_broken(struct smtp_session *s, struct err *e)
 
 	s->broken = 1;
 	snprintf(what, sizeof(what), "%s", e->msg);
-	return err_set(e, e->kind, "%s port %d (%s): %s", s->p->host,
-	    s->p->port, smtp_statename[s->state], what);
+	return err_set(e, e->kind == ERR_TLS && s->tls_replied ? ERR_TEMP :
+	    e->kind, "%s port %d (%s): %s", s->p->host, s->p->port,
+	    smtp_statename[s->state], what);
 }
 
 int
@@ -179,8 +188,10 @@ smtp_reply(struct smtp_session *s, struct err *e)
 		r->code = code;
 		reply_append(r, len > 4 ? line + 4 : "", len > 4 ? len - 4 : 0);
 		r->nlines++;
-		if (!more)
+		if (!more) {
+			s->tls_replied = s->tls != NULL;
 			return 0;
+		}
 		if (r->nlines >= SMTP_MAXLINES) {
 			err_set(e, ERR_PROTOCOL, "reply longer than %d lines",
 			    SMTP_MAXLINES);
@@ -381,9 +392,9 @@ smtp_starttls(struct smtp_session *s, struct err *e)
 	 * after TLS would be the STARTTLS injection attack (CVE-2011-0411).
 	 */
 	if (io_pending(&s->io) > 0) {
-		s->broken = 1;
-		return err_set(e, ERR_PROTOCOL, "%s sent data after its reply "
-		    "to STARTTLS (possible injection attack)", s->p->host);
+		err_set(e, ERR_PROTOCOL, "data after the 220 reply (possible "
+		    "injection attack)");
+		return smtp_broken(s, e);
 	}
 	if (smtp_tls_start(s, e) == -1)
 		return -1;
@@ -409,7 +420,7 @@ smtp_auth_run(struct smtp_session *s, struct auth *a, const char *mech,
     struct err *e)
 {
 	char *out = NULL, shown[96];
-	int more = 1, rc;
+	int more = 1, rounds = 0, rc;
 
 	snprintf(shown, sizeof(shown), "AUTH %s <hidden>", mech);
 	if (auth_client_first(mech)) {
@@ -420,11 +431,18 @@ smtp_auth_run(struct smtp_session *s, struct auth *a, const char *mech,
 	} else
 		rc = smtp_put(s, NULL, e, "AUTH %s", mech);
 	wipe_free(out);
+	out = NULL;
 	if (rc == -1 || smtp_flush(s, e) == -1 || smtp_reply(s, e) == -1)
 		return -1;
 	while (s->reply.code == 334) {
 		char *challenge = s->reply.text;
 
+		/* No mechanism needs this many rounds; a server may. */
+		if (++rounds > SMTP_AUTHMAX) {
+			err_set(e, ERR_PROTOCOL, "more than %d challenges",
+			    SMTP_AUTHMAX);
+			return smtp_broken(s, e);
+		}
 		if (more == 0)
 			challenge = NULL;	/* nothing more to say */
 		if (challenge != NULL &&
@@ -760,6 +778,7 @@ smtp_data(struct smtp_session *s, const struct smtp_envelope *env,
 	if (io_sendfile(&s->io, env->body_fd, 0, env->size, s->p->timeout_ms,
 	    e) == -1)
 		return e->kind == ERR_IO ? -1 : smtp_broken(s, e);
+	s->state = SMTP_DOT;
 	log_dialogue("-->", ".", 1);
 	if (io_write(&s->io, ".\r\n", 3, deadline(s), e) == -1 ||
 	    smtp_flush(s, e) == -1)

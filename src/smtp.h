@@ -87,7 +87,11 @@ struct smtp_session;
  * Connect, greet, secure and authenticate.  On failure return NULL with
  * e filled: ERR_TEMP (4xx, refused, timeout, lost connection), ERR_NOHOST,
  * ERR_TLS (certificate, STARTTLS missing), ERR_AUTH, ERR_UNAVAILABLE
- * (5xx), ERR_PROTOCOL (a malformed or oversized reply).
+ * (5xx), ERR_PROTOCOL (a malformed or oversized reply, data after the
+ * 220 to STARTTLS, AUTH challenges without end).  Once the server has
+ * answered through TLS, a TLS failure is ERR_TEMP: the connection broke.
+ * Every failure of the transport or the protocol names the step, as
+ * "HOST port N (STEP): ...".
  */
 struct smtp_session	*smtp_open(const struct smtp_params *, struct err *);
 

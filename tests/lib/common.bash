@@ -151,6 +151,8 @@ _proc_alive() { # pid: running and not a zombie
 # launch_server NAME [smtpd.py args...]: start without waiting.  The server
 # gets --cert/--key of $PKI/server.* unless the args give others (argparse
 # keeps the last one).  Without --plain/--starttls/--tls it runs all three.
+# SERVER_SCRIPT names another server that follows the same conventions
+# (--dir, --cert, --key; port files, then pid), e.g. server/hostile.py.
 launch_server() {
 	local name=$1
 	shift
@@ -158,7 +160,7 @@ launch_server() {
 	dir=$(server_dir "$name")
 	mkdir -p "$dir/control" "$dir/mail"
 	rm -f "$dir/pid" "$dir"/port.*
-	"$PY" -B "$SMTPD" --dir "$dir" --cert "$PKI/server.pem" \
+	"$PY" -B "${SERVER_SCRIPT:-$SMTPD}" --dir "$dir" --cert "$PKI/server.pem" \
 		--key "$PKI/server.key" "$@" >"$dir/server.log" 2>&1 </dev/null 3>&- &
 	echo $! >"$dir/server.pid"
 	grep -qx -- "$name" "$BATS_FILE_TMPDIR/servers.list" 2>/dev/null ||
