@@ -2,8 +2,10 @@
  * auth.c - libgsasl glue.
  *
  * The automatic choice walks auth_prefs[] from the strongest mechanism
- * down.  Mechanisms that hand the password to the server (PLAIN, LOGIN)
- * or whose exchange is weak (CRAM-MD5) are only chosen under TLS.
+ * down: EXTERNAL when TLS carried a client certificate, then SCRAM.
+ * Mechanisms that hand the password to the server (PLAIN, LOGIN) or
+ * whose exchange is weak (CRAM-MD5) are only chosen under TLS.  GSSAPI
+ * and others libgsasl has are used when auth names them.
  */
 #include "autoconf.h"
 
@@ -61,8 +63,11 @@ gsasl_load(struct err *e)
 
 static const struct {
 	const char	*name;
-	int		 needs_tls;	/* 1: TLS; 2: TLS channel binding */
+	int		 needs_tls;	/* 1: TLS; 2: TLS channel binding;
+					   3: TLS with a client certificate */
 } auth_prefs[] = {
+	/* The certificate TLS verified is the login: no secret sent. */
+	{ "EXTERNAL",		3 },
 	{ "SCRAM-SHA-256-PLUS",	2 },
 	{ "SCRAM-SHA-1-PLUS",	2 },
 	{ "SCRAM-SHA-256",	0 },
@@ -100,6 +105,12 @@ word_in(const char *list, const char *word)
 			p++;
 	}
 	return 0;
+}
+
+int
+auth_offered(const char *offered, const char *mech)
+{
+	return word_in(offered, mech);
 }
 
 int
@@ -175,6 +186,8 @@ auth_choose(const struct auth_params *p, const char *offered, char *mech,
 		if (auth_prefs[i].needs_tls && !p->encrypted)
 			continue;
 		/* 2: channel binding, which needs its data from TLS. */
+		if (auth_prefs[i].needs_tls == 3 && !p->client_cert)
+			continue;
 		if (auth_prefs[i].needs_tls == 2 && p->cb_type == NULL)
 			continue;
 		if (word_in(offered, auth_prefs[i].name) &&

@@ -22,6 +22,7 @@ struct auth_params {
 	const char	*password;	/* borrowed; never logged */
 	const char	*hostname;	/* the server's name, for GSASL */
 	int		 encrypted;	/* the connection runs under TLS */
+	int		 client_cert;	/* and we presented a certificate */
 	/* TLS channel binding for SCRAM-*-PLUS; NULL type: none. */
 	const char	*cb_type;	/* "tls-unique" or "tls-exporter" */
 	unsigned char	*cb_data;	/* borrowed */
@@ -37,6 +38,9 @@ struct auth;
  */
 int		 auth_choose(const struct auth_params *, const char *offered,
 		    char *mech, size_t size, struct err *);
+
+/* 1 when the server's AUTH list offers mech. */
+int		 auth_offered(const char *offered, const char *mech);
 
 /* 1 when the client speaks first (send an initial response). */
 int		 auth_client_first(const char *mech);

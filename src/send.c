@@ -98,7 +98,9 @@ resolve_password(struct send_ctx *ctx, const struct account *a,
 	struct cred_params cp;
 
 	*pw = NULL;
-	if (a->user == NULL || strcmp(a->auth, "off") == 0)
+	/* EXTERNAL alone logs in with the client certificate. */
+	if (a->user == NULL || strcmp(a->auth, "off") == 0 ||
+	    strcasecmp(a->auth, "external") == 0)
 		return 0;
 	if (ctx->password == NULL ||
 	    strcmp(ctx->password_account, a->name) != 0) {

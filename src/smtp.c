@@ -475,13 +475,19 @@ smtp_auth(struct smtp_session *s, struct err *e)
 	int rc;
 
 	s->state = SMTP_AUTH;
-	if (strcasecmp(s->p->auth, "off") == 0 || s->p->user == NULL ||
-	    s->p->no_auth)
+	ap.client_cert = s->tls != NULL && s->p->tls_opts.cert_file != NULL;
+	if (strcasecmp(s->p->auth, "off") == 0 || s->p->no_auth)
+		return 0;
+	/* Without a user, only the certificate can log in (EXTERNAL). */
+	if (s->p->user == NULL && (!ap.client_cert ||
+	    !auth_offered(s->caps.auth, "EXTERNAL") ||
+	    (strcasecmp(s->p->auth, "on") != 0 &&
+	    !auth_offered(s->p->auth, "EXTERNAL"))))
 		return 0;
 	if (s->caps.auth[0] == '\0')
 		return err_set(e, ERR_AUTH, "%s offers no authentication "
 		    "(AUTH), but a user is configured", s->p->host);
-	ap.mechanisms = s->p->auth;
+	ap.mechanisms = s->p->user != NULL ? s->p->auth : "EXTERNAL";
 	ap.user = s->p->user;
 	ap.password = s->p->password;
 	ap.hostname = s->p->host;

@@ -22,12 +22,13 @@ setup_file() {
 	launch_server untrusted "${a[@]}" --cert "$PKI/untrusted.pem" --key "$PKI/untrusted.key"
 	launch_server wrongname "${a[@]}" --cert "$PKI/wrong.pem" --key "$PKI/wrong.key"
 	launch_server clientreq "${a[@]}" --client-ca "$PKI/ca.pem"
+	launch_server clientopt "${a[@]}" --client-ca "$PKI/ca.pem" --client-cert-optional
 	launch_server tls12 "${a[@]}" --tls-max 1.2
 	# TLS 1.0 and 1.1 only (the server lowers OpenSSL's security level)
 	launch_server tls11 --starttls --user "$AUTH_USER" --password "$AUTH_PASS" \
 		--tls-min 1.0 --tls-max 1.1
 	local s
-	for s in srv untrusted wrongname clientreq tls12 tls11; do
+	for s in srv untrusted wrongname clientreq clientopt tls12 tls11; do
 		wait_server "$s"
 	done
 }
@@ -674,4 +675,55 @@ fresh_cache() {
 	assert_status 76
 	[ "$(msg_count srv)" -eq 0 ]
 	assert_not_sent srv AUTH MAIL RCPT DATA
+}
+
+# ---------------------------------------------------------------------------
+# SASL EXTERNAL: the client certificate is the login
+
+@test "SASL EXTERNAL: a client certificate and no user: the certificate logs in, no password anywhere" {
+	server_ctl clientreq auth-mechs "EXTERNAL PLAIN"
+	std_config clientreq starttls user= password= \
+		tls_cert_file="$PKI/client.pem" tls_key_file="$PKI/client.key"
+	send bob@example.org
+	delivered clientreq
+	[ "$(last_json clientreq auth_mech)" = EXTERNAL ]
+	[ "$(last_json clientreq auth_user)" = "envoi test client" ]
+	last_conn clientreq | grep -qx 'AUTH EXTERNAL ='
+}
+
+@test "SASL EXTERNAL: chosen before SCRAM and PLAIN when a certificate was presented" {
+	server_ctl clientreq auth-mechs "SCRAM-SHA-256 PLAIN EXTERNAL"
+	std_config clientreq starttls \
+		tls_cert_file="$PKI/client.pem" tls_key_file="$PKI/client.key"
+	send bob@example.org
+	delivered clientreq
+	[ "$(last_json clientreq auth_mech)" = EXTERNAL ]
+}
+
+@test "SASL EXTERNAL: offered, but no certificate configured: PLAIN logs in instead" {
+	server_ctl clientopt auth-mechs "EXTERNAL PLAIN"
+	std_config clientopt starttls
+	send bob@example.org
+	delivered clientopt
+	[ "$(last_json clientopt auth_mech)" = PLAIN ]
+	[ "$(last_json clientopt auth_user)" = "$AUTH_USER" ]
+}
+
+@test "SASL EXTERNAL: auth = external with a user and no password source: no password asked" {
+	server_ctl clientreq auth-mechs "EXTERNAL PLAIN"
+	std_config clientreq starttls password= auth=external \
+		tls_cert_file="$PKI/client.pem" tls_key_file="$PKI/client.key"
+	send bob@example.org </dev/null
+	delivered clientreq
+	[ "$(last_json clientreq auth_mech)" = EXTERNAL ]
+}
+
+@test "SASL EXTERNAL: forced without a certificate: the server refuses, exit 77 naming EXTERNAL" {
+	server_ctl clientopt auth-mechs "EXTERNAL PLAIN"
+	std_config clientopt starttls password= auth=external
+	send bob@example.org
+	assert_status 77
+	assert_error_line
+	[[ $stderr == *"EXTERNAL"* ]]
+	[ "$(msg_count clientopt)" -eq 0 ]
 }

@@ -238,7 +238,7 @@ SCRAM_MECHS = {
     "SCRAM-SHA-1-PLUS": "sha1",
     "SCRAM-SHA-256-PLUS": "sha256",
 }
-KNOWN_MECHS = ("PLAIN", "LOGIN") + tuple(SCRAM_MECHS)
+KNOWN_MECHS = ("PLAIN", "LOGIN", "EXTERNAL") + tuple(SCRAM_MECHS)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     TLS_VERSIONS = {
@@ -709,6 +709,8 @@ class TestSMTP(SMTP):
         offered = self.offered_mechs
         if offered is not None and mech and mech not in offered:
             return await self.push("504 5.5.4 Unrecognized authentication type")
+        if mech == "EXTERNAL" and offered is not None:
+            return await self._external(words)
         if mech not in SCRAM_MECHS or offered is None:
             result = await method(arg)
             if mech and self.session.authenticated and self.auth_mech is None:
@@ -747,6 +749,50 @@ class TestSMTP(SMTP):
         self.auth_cb = info["cbname"]
         self.state.event(self.conn_id, "auth", result="ok", reason=None,
                          **info)
+        return await self.push("235 2.7.0 Authentication successful")
+
+    async def _external(self, words):
+        """AUTH EXTERNAL (RFC 4422 appendix A): the login is the common
+        name of the client certificate TLS verified (--client-ca); an
+        authorization identity, when given, must be that name."""
+        if self.session.authenticated:
+            return await self.push("503 Already authenticated")
+        if len(words) > 2:
+            return await self.push("501 Too many values")
+        if len(words) == 2 and words[1] == "=":
+            raw = b""
+        elif len(words) == 2:
+            try:
+                raw = base64.b64decode(words[1], validate=True)
+            except (ValueError, binascii.Error):
+                return await self.push("501 5.5.2 bad base64")
+        else:
+            raw = await self.challenge_auth(b"")
+            if raw is MISSING:
+                return
+        cn = None
+        obj = self.ssl_object()
+        try:
+            cert = obj.getpeercert() if obj is not None else None
+            for rdn in (cert or {}).get("subject", ()):
+                for key, value in rdn:
+                    if key == "commonName":
+                        cn = value
+        except (ValueError, ssl.SSLError):
+            cn = None
+        try:
+            authzid = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return await self.push("501 5.5.2 bad authorization identity")
+        ok = cn is not None and authzid in ("", cn)
+        self.state.event(self.conn_id, "auth", mech="EXTERNAL",
+                         result="ok" if ok else "fail", authzid=authzid,
+                         client_cert=cn)
+        if not ok:
+            return await self.push("535 5.7.8 no usable client certificate")
+        self.session.authenticated = True
+        self.session.auth_data = cn
+        self.auth_mech = "EXTERNAL"
         return await self.push("235 2.7.0 Authentication successful")
 
     def _channel_binding(self, cbname):
