@@ -572,9 +572,8 @@ session_cache_path(const struct account *a, char *path, size_t size)
 static void
 session_cache_load(struct send_ctx *ctx, const struct account *a)
 {
-	char path[PATH_MAX];
-	struct stat st;
-	int fd;
+	char path[PATH_MAX], *data;
+	size_t len;
 
 	free(ctx->tls_cache);
 	ctx->tls_cache = NULL;
@@ -582,29 +581,21 @@ session_cache_load(struct send_ctx *ctx, const struct account *a)
 	if (!a->tls_session_cache || a->tls == CONFIG_TLS_OFF ||
 	    session_cache_path(a, path, sizeof(path)) == -1)
 		return;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return;
 	/* Only our own, private file: it holds session secrets. */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_uid == geteuid() && (st.st_mode & 077) == 0 &&
-	    st.st_size > 0 && st.st_size < 65536) {
-		ctx->tls_cache = xmalloc((size_t)st.st_size);
-		if (read(fd, ctx->tls_cache, (size_t)st.st_size) ==
-		    (ssize_t)st.st_size)
-			ctx->tls_cache_len = (size_t)st.st_size;
+	if (private_read(path, 65536, &data, &len) == 0) {
+		ctx->tls_cache = data;
+		ctx->tls_cache_len = len;
 	}
-	close(fd);
 }
 
 static void
 session_cache_save(struct send_ctx *ctx)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 16], *slash;
+	char path[PATH_MAX], *slash;
 	struct account a;
 	struct err e;
 	void *data;
 	size_t len;
-	int fd;
 
 	err_init(&e);
 	if (ctx->session == NULL || !ctx->config_loaded || ctx->diag ||
@@ -617,17 +608,7 @@ session_cache_save(struct send_ctx *ctx)
 	*slash = '\0';
 	if (mkdir_p(path, 0700) == 0) {
 		*slash = '/';
-		snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0600);
-		if (fd != -1) {
-			if (write(fd, data, len) == (ssize_t)len &&
-			    close(fd) == 0)
-				rename(tmp, path);
-			else
-				close(fd);
-			unlink(tmp);
-		}
+		(void)private_write(path, data, len);
 	}
 	wipe(data, len);
 	free(data);
