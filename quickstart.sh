@@ -12,11 +12,11 @@
 # Installing packages needs root; as another user the script uses sudo.
 set -eu
 
-# Build: the compiler, autotools and four libraries.  Tests: bats, the
+# Build: the compiler, autotools and five libraries.  Tests: bats, the
 # aiosmtpd test server, certtool, mandoc, and the real programs that call
 # sendmail (git send-email, s-nail, mutt, PHP, cron).
 PACKAGES="gcc make autoconf automake pkg-config binutils libgnutls28-dev
-libgsasl-dev libconfuse-dev libmagic-dev libmagic-mgc media-types bats
+libgsasl-dev libconfuse-dev libmagic-dev libcurl4-gnutls-dev libmagic-mgc media-types bats
 python3 python3-aiosmtpd gnutls-bin mandoc valgrind git git-email
 libmailtools-perl s-nail mutt php-cli cron"
 

@@ -31,6 +31,7 @@
 #include "encode.h"
 #include "log.h"
 #include "message.h"
+#include "oauth2.h"
 #include "queue.h"
 #include "runq.h"
 #include "send.h"
@@ -83,12 +84,13 @@ send_release(struct send_ctx *ctx)
 	free(ctx->tls_cache);
 	free(ctx->config_path);
 	wipe_free(ctx->password);
+	wipe_free(ctx->oauth2_token);
 	memset(ctx, 0, sizeof(*ctx));
 }
 
-/* Run passwordeval; its first output line is the password. */
+/* Run a *eval command (key names it); its first output line is the secret. */
 static int
-password_eval(const char *cmd, char **out, struct err *e)
+password_eval(const char *key, const char *cmd, char **out, struct err *e)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -98,7 +100,7 @@ password_eval(const char *cmd, char **out, struct err *e)
 
 	fflush(NULL);
 	if ((fp = popen(cmd, "r")) == NULL)
-		return err_set(e, ERR_CONFIG, "cannot run passwordeval: %s",
+		return err_set(e, ERR_CONFIG, "cannot run %s: %s", key,
 		    strerror(errno));
 	n = getline(&line, &cap, fp);
 	while (getc(fp) != EOF)
@@ -111,10 +113,10 @@ password_eval(const char *cmd, char **out, struct err *e)
 		free(line);
 		if (status != -1 && WIFEXITED(status) &&
 		    WEXITSTATUS(status) != 0)
-			return err_set(e, ERR_CONFIG, "passwordeval command "
-			    "failed with status %d", WEXITSTATUS(status));
-		return err_set(e, ERR_CONFIG, "passwordeval command gave no "
-		    "password");
+			return err_set(e, ERR_CONFIG, "%s command failed "
+			    "with status %d", key, WEXITSTATUS(status));
+		return err_set(e, ERR_CONFIG, "%s command gave no output",
+		    key);
 	}
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
@@ -137,7 +139,8 @@ resolve_password(struct send_ctx *ctx, const struct account *a,
 	    strcmp(ctx->password_account, a->name) != 0) {
 		wipe_free(ctx->password);
 		ctx->password = NULL;
-		if (password_eval(a->passwordeval, &ctx->password, e) == -1)
+		if (password_eval("passwordeval", a->passwordeval,
+		    &ctx->password, e) == -1)
 			return -1;
 		snprintf(ctx->password_account, sizeof(ctx->password_account),
 		    "%s", a->name);
@@ -556,17 +559,108 @@ log_outcome(struct job *j, const char *tls, const struct smtp_result *res,
 	    (long long)j->msg.size, res ? res->status : NULL, outcome, error);
 }
 
+/* <queue dir>/<sub>/<account>.<ext>: a file kept for the account. */
+static int
+account_file_path(const struct account *a, const char *sub, const char *ext,
+    char *path, size_t size)
+{
+	char *q = send_queue_dir(a);
+	int n = snprintf(path, size, "%s/%s/%s.%s", q, sub, a->name, ext);
+
+	free(q);
+	if (n < 0 || (size_t)n >= size || strchr(a->name, '/') != NULL ||
+	    a->name[0] == '.')
+		return -1;
+	return 0;
+}
+
 /* <queue dir>/tls/<account>.session: where the session is kept. */
 static int
 session_cache_path(const struct account *a, char *path, size_t size)
 {
-	char *q = send_queue_dir(a);
-	int n = snprintf(path, size, "%s/tls/%s.session", q, a->name);
+	return account_file_path(a, "tls", "session", path, size);
+}
 
-	free(q);
-	if (n < 0 || (size_t)n >= size || strchr(a->name, '/') != NULL)
-		return -1;
+/*
+ * One secret of the oauth2 block: the value itself, the first line a
+ * command prints, or the first line of a private file.
+ */
+static int
+oauth2_secret(const char *key, const char *val, const char *eval,
+    const char *file, char **out, struct err *e)
+{
+	size_t len;
+	char *data;
+
+	*out = NULL;
+	if (val != NULL) {
+		*out = xstrdup(val);
+		return 0;
+	}
+	if (eval != NULL)
+		return password_eval(key, eval, out, e);
+	if (file == NULL)
+		return 0;
+	if (private_read(file, 65536, &data, &len) == -1)
+		return err_set(e, ERR_CONFIG, "refresh_token_file %s: %s (it "
+		    "must be a regular file of yours, mode 600)", file,
+		    strerror(errno));
+	data[strcspn(data, "\r\n")] = '\0';
+	*out = xstrdup(data);
+	wipe(data, len);
+	free(data);
+	if (**out == '\0')
+		return err_set(e, ERR_CONFIG, "refresh_token_file %s is empty",
+		    file);
 	return 0;
+}
+
+/*
+ * The account's OAuth2 access token into ctx->oauth2_token: the cached
+ * one unless force, else a new one from the token endpoint.
+ */
+static int
+oauth2_token(struct send_ctx *ctx, const struct account *a, int force,
+    int *cached, struct err *e)
+{
+	const struct account_oauth2 *o = &a->oauth2;
+	struct oauth2_params op;
+	char path[PATH_MAX], *rt = NULL, *cs = NULL;
+	int rc = -1;
+
+	wipe_free(ctx->oauth2_token);
+	ctx->oauth2_token = NULL;
+	*cached = 0;
+	if (account_file_path(a, "oauth2", "token", path, sizeof(path)) == -1)
+		return err_set(e, ERR_CONFIG, "account '%s': its name cannot "
+		    "name the OAuth2 token cache", a->name);
+	if (!force && oauth2_cached(path, &ctx->oauth2_token)) {
+		log_info("OAuth2: access token from the cache");
+		*cached = 1;
+		return 0;
+	}
+	oauth2_forget(path);
+	if (oauth2_secret("refresh_tokeneval", o->refresh_token,
+	    o->refresh_tokeneval, o->refresh_token_file, &rt, e) == -1 ||
+	    oauth2_secret("client_secreteval", o->client_secret,
+	    o->client_secreteval, NULL, &cs, e) == -1)
+		goto out;
+	memset(&op, 0, sizeof(op));
+	op.cache_file = path;
+	op.token_url = o->token_url;
+	op.client_id = o->client_id;
+	op.client_secret = cs;
+	op.refresh_token = rt;
+	op.refresh_token_file = o->refresh_token_file;
+	op.scope = o->scope;
+	op.trust_file = a->tls_trust_file;
+	op.timeout_ms = (int)a->timeout * 1000;
+	log_info("OAuth2: asking %s for a new access token", o->token_url);
+	rc = oauth2_refresh(&op, &ctx->oauth2_token, e);
+out:
+	wipe_free(rt);
+	wipe_free(cs);
+	return rc;
 }
 
 static void
@@ -645,6 +739,7 @@ struct smtp_session *
 send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
 {
 	struct smtp_params *p = &ctx->params;
+	int cached = 0;
 
 	if (ctx->session != NULL && (!smtp_usable(ctx->session) ||
 	    strcmp(ctx->session_account, a->name) != 0))
@@ -652,7 +747,12 @@ send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
 	if (ctx->session != NULL)
 		return ctx->session;
 	memset(p, 0, sizeof(*p));
-	if (resolve_password(ctx, a, &p->password, e) == -1)
+	if (a->oauth2.set && strcmp(a->auth, "off") != 0 && !ctx->diag) {
+		if (oauth2_token(ctx, a, 0, &cached, e) == -1)
+			return NULL;
+		p->password = ctx->oauth2_token;
+		p->oauth2 = 1;
+	} else if (resolve_password(ctx, a, &p->password, e) == -1)
 		return NULL;
 	helo_name(a, ctx->helo, sizeof(ctx->helo));
 	p->host = a->host;
@@ -709,6 +809,15 @@ send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
 		p->tls_opts.session = NULL;
 		p->tls_opts.session_len = 0;
 		err_init(e);
+		ctx->session = smtp_open(p, e);
+	}
+	if (ctx->session == NULL && cached && e->kind == ERR_AUTH) {
+		/* Revoked or expired early: one new token, one more try. */
+		log_info("the cached OAuth2 token was refused: %s", e->msg);
+		err_init(e);
+		if (oauth2_token(ctx, a, 1, &cached, e) == -1)
+			return NULL;
+		p->password = ctx->oauth2_token;
 		ctx->session = smtp_open(p, e);
 	}
 	if (ctx->session != NULL && smtp_tls_resumed(ctx->session))

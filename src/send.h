@@ -49,6 +49,7 @@ struct send_ctx {
 	char			 helo[256];
 	char			*password;	/* from passwordeval: wiped */
 	char			 password_account[128];
+	char			*oauth2_token;	/* access token: wiped */
 	int			 keep_open;
 	int			 last_ended;	/* the last input was read to
 						   its end (its final dot) */

@@ -445,7 +445,17 @@ smtp_auth_run(struct smtp_session *s, struct auth *a, const char *mech,
 		    smtp_reply(s, e) == -1)
 			return -1;
 	}
-	return smtp_auth_reply(s, mech, e);
+	if (smtp_auth_reply(s, mech, e) == -1) {
+		char said[ERR_MSGMAX];
+
+		if (*auth_detail(a) != '\0') {
+			snprintf(said, sizeof(said), "%s", e->msg);
+			err_set(e, e->kind, "%s (token status: %s)", said,
+			    auth_detail(a));
+		}
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -468,6 +478,7 @@ smtp_auth(struct smtp_session *s, struct err *e)
 	ap.password = s->p->password;
 	ap.hostname = s->p->host;
 	ap.encrypted = s->tls != NULL;
+	ap.oauth2 = s->p->oauth2;
 	ap.cb_type = NULL;
 	ap.cb_data = NULL;
 	ap.cb_len = 0;
