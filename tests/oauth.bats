@@ -177,7 +177,7 @@ known_token() {
 	assert_not_sent srv AUTH
 }
 
-@test "a 10 KB access token works" {
+@test "a 10 KB access token works, sent after an empty challenge (AUTH line over 12288 octets)" {
 	server_ctl srv auth-mechs "OAUTHBEARER"
 	printf 10240 >"$TOKD/control/token-size"
 	oauth_config
@@ -185,6 +185,22 @@ known_token() {
 	assert_status 0
 	[ "$(auth_events token_len)" = 10240 ]
 	[ "$(msg_count srv)" -eq 1 ]
+	# RFC 4954 4: no initial response that long on the AUTH line
+	last_conn srv | grep -qx 'AUTH OAUTHBEARER'
+	[ "$(last_conn srv | awk 'length($0) > 12288' | wc -l)" -eq 1 ]
+}
+
+@test "a short token goes in the initial response, with user and host" {
+	local t
+	t=$(known_token)
+	oauth_config NOBLOCK 'auth = "oauthbearer"' "password = \"$t\""
+	send bob@example.org
+	assert_status 0
+	local ir
+	ir=$(last_conn srv | sed -n 's/^AUTH OAUTHBEARER //p')
+	[ -n "$ir" ]
+	[ "$(base64 -d <<<"$ir" | od -An -c | tr -s ' ' | tr -d '\n')" = \
+	    "$(printf 'n,a=%s,\001host=127.0.0.1\001auth=Bearer %s\001\001' "$AUTH_USER" "$t" | od -An -c | tr -s ' ' | tr -d '\n')" ]
 }
 
 @test "the token is cached 0600 and reused without calling the endpoint" {
