@@ -382,3 +382,28 @@ known_token() {
 	assert_status 78
 	[[ $stderr == *"holds a password"* ]]
 }
+
+@test "oauth2 block and a server offering only XOAUTH2 (as Microsoft's): XOAUTH2" {
+	server_ctl srv auth-mechs "XOAUTH2 PLAIN LOGIN"
+	oauth_config
+	send bob@example.org
+	assert_status 0
+	[ "$(last_json srv auth_mech)" = XOAUTH2 ]
+}
+
+@test "oauth2 block and a server without bearer mechanisms: exit 77, the password mechanisms untried" {
+	server_ctl srv auth-mechs "PLAIN LOGIN"
+	oauth_config
+	send bob@example.org
+	assert_status 77
+	[[ $stderr == *"neither OAUTHBEARER nor XOAUTH2"* ]]
+	assert_not_sent srv AUTH
+}
+
+@test "--check: the login step uses OAUTHBEARER" {
+	oauth_config
+	run --separate-stderr envoi -C "$CFG" --check
+	assert_status 0
+	[[ $output == *"login          OK (OAUTHBEARER as $AUTH_USER)"* ]]
+	[ "$(msg_count srv)" -eq 0 ]
+}
