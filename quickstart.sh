@@ -12,13 +12,13 @@
 # Installing packages needs root; as another user the script uses sudo.
 set -eu
 
-# Build: the compiler, autotools and four libraries, and libsecret's
+# Build: the compiler, autotools and five libraries, and libsecret's
 # headers (optional).  Tests: bats, the aiosmtpd test server, certtool,
 # mandoc, the real programs that call sendmail (git send-email, s-nail,
 # mutt, PHP, cron), and a keyring to store passwords in (GNOME Keyring on
 # a private session bus, secret-tool).
 PACKAGES="gcc make autoconf automake pkg-config binutils libgnutls28-dev
-libgsasl-dev libconfuse-dev libmagic-dev libmagic-mgc media-types bats
+libgsasl-dev libconfuse-dev libmagic-dev libcurl4-gnutls-dev libmagic-mgc media-types bats
 python3 python3-aiosmtpd gnutls-bin mandoc valgrind git git-email
 libmailtools-perl s-nail mutt php-cli cron libsecret-1-dev gnome-keyring
 libsecret-tools dbus"

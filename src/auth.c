@@ -1,11 +1,25 @@
 /*
- * auth.c - libgsasl glue.
+ * auth.c - libgsasl glue, and the bearer-token mechanisms.
  *
  * The automatic choice walks auth_prefs[] from the strongest mechanism
  * down: EXTERNAL when TLS carried a client certificate, then SCRAM.
  * Mechanisms that hand the password to the server (PLAIN, LOGIN) or
  * whose exchange is weak (CRAM-MD5) are only chosen under TLS.  GSSAPI
  * and others libgsasl has are used when auth names them.
+ *
+ * OAUTHBEARER (RFC 7628) and XOAUTH2 (Google's, also Microsoft's) send
+ * an OAuth2 access token, which lets anyone who sees it act as the user:
+ * they run under TLS only, and "on" picks them only for an account whose
+ * password is such a token (auth_params.oauth2).  Their initial response:
+ *
+ *	OAUTHBEARER	"n,a=" user "," ^A "host=" host ^A "auth=Bearer "
+ *			token ^A ^A
+ *	XOAUTH2		"user=" user ^A "auth=Bearer " token ^A ^A
+ *
+ * On a refused token the server sends a 334 challenge holding a JSON
+ * error ({"status":"invalid_token",...}); the client answers ^A
+ * (OAUTHBEARER) or nothing (XOAUTH2) and the server ends with 535.  The
+ * status is kept, sanitised, for the error message.
  */
 #include "autoconf.h"
 
@@ -19,6 +33,8 @@
 
 #include "auth.h"
 #include "dl.h"
+#include "encode.h"
+#include "json.h"
 #include "util.h"
 
 /*
@@ -82,12 +98,29 @@ static const char *auth_server_first[] = {
 	"LOGIN", "CRAM-MD5", "DIGEST-MD5"
 };
 
+/* The bearer-token mechanisms, in the order "on" prefers them. */
+static const char *const auth_bearer[] = { "OAUTHBEARER", "XOAUTH2" };
+#define NBEARER (sizeof(auth_bearer) / sizeof(auth_bearer[0]))
+
 struct auth {
 	Gsasl			*ctx;
 	Gsasl_session		*session;
 	const struct auth_params *params;
 	int			 plus;	/* a -PLUS mechanism: binds to TLS */
+	const char		*bearer;	/* a bearer mechanism, or NULL */
+	char			 detail[96];	/* from an error challenge */
 };
+
+static int
+auth_is_bearer(const char *mech)
+{
+	size_t i;
+
+	for (i = 0; i < NBEARER; i++)
+		if (strcasecmp(mech, auth_bearer[i]) == 0)
+			return 1;
+	return 0;
+}
 
 static int
 word_in(const char *list, const char *word)
@@ -131,6 +164,8 @@ auth_supported(const char *mech)
 	Gsasl *ctx;
 	int ok;
 
+	if (auth_is_bearer(mech))
+		return 1;
 	if (gs.gsasl_init(&ctx) != GSASL_OK)
 		return 0;
 	ok = gs.gsasl_client_support_p(ctx, mech);
@@ -140,7 +175,7 @@ auth_supported(const char *mech)
 
 static int
 choose_forced(const struct auth_params *p, const char *offered, char *mech,
-    size_t size)
+    size_t size, int *cleartoken)
 {
 	const char *s = p->mechanisms;
 	char word[64];
@@ -157,7 +192,11 @@ choose_forced(const struct auth_params *p, const char *offered, char *mech,
 			for (i = 0; i < n; i++)
 				word[i] = (char)toupper((unsigned char)s[i]);
 			word[n] = '\0';
-			if (word_in(offered, word) && auth_supported(word)) {
+			/* A bearer token is as good as the password. */
+			if (auth_is_bearer(word) && !p->encrypted)
+				*cleartoken = 1;
+			else if (word_in(offered, word) &&
+			    auth_supported(word)) {
 				snprintf(mech, size, "%s", word);
 				return 0;
 			}
@@ -167,17 +206,43 @@ choose_forced(const struct auth_params *p, const char *offered, char *mech,
 	return -1;
 }
 
-int
-auth_choose(const struct auth_params *p, const char *offered, char *mech,
+/* An OAuth2 account with auth "on": a bearer mechanism or nothing. */
+static int
+choose_bearer(const struct auth_params *p, const char *offered, char *mech,
     size_t size, struct err *e)
 {
 	size_t i;
 
+	if (!p->encrypted)
+		return err_set(e, ERR_AUTH, "refusing to send an OAuth2 token "
+		    "on a connection without TLS");
+	for (i = 0; i < NBEARER; i++)
+		if (word_in(offered, auth_bearer[i])) {
+			snprintf(mech, size, "%s", auth_bearer[i]);
+			return 0;
+		}
+	return err_set(e, ERR_AUTH, "the account uses OAuth2, but the server "
+	    "offers neither OAUTHBEARER nor XOAUTH2 (it offers: %s)", offered);
+}
+
+int
+auth_choose(const struct auth_params *p, const char *offered, char *mech,
+    size_t size, struct err *e)
+{
+	int cleartoken = 0;
+	size_t i;
+
+	if (strcasecmp(p->mechanisms, "on") == 0 && p->oauth2)
+		return choose_bearer(p, offered, mech, size, e);
 	if (gsasl_load(e) == -1)
 		return -1;
 	if (strcasecmp(p->mechanisms, "on") != 0) {
-		if (choose_forced(p, offered, mech, size) == 0)
+		if (choose_forced(p, offered, mech, size, &cleartoken) == 0)
 			return 0;
+		if (cleartoken)
+			return err_set(e, ERR_AUTH, "OAUTHBEARER and XOAUTH2 "
+			    "send a bearer token: refusing them on a "
+			    "connection without TLS");
 		return err_set(e, ERR_AUTH, "the server offers none of the "
 		    "configured mechanisms '%s' (it offers: %s)",
 		    p->mechanisms, offered);
@@ -185,9 +250,9 @@ auth_choose(const struct auth_params *p, const char *offered, char *mech,
 	for (i = 0; i < sizeof(auth_prefs) / sizeof(auth_prefs[0]); i++) {
 		if (auth_prefs[i].needs_tls && !p->encrypted)
 			continue;
-		/* 2: channel binding, which needs its data from TLS. */
 		if (auth_prefs[i].needs_tls == 3 && !p->client_cert)
 			continue;
+		/* 2: channel binding, which needs its data from TLS. */
 		if (auth_prefs[i].needs_tls == 2 && p->cb_type == NULL)
 			continue;
 		if (word_in(offered, auth_prefs[i].name) &&
@@ -268,6 +333,13 @@ auth_start(const struct auth_params *p, const char *mech, struct err *e)
 	struct auth *a;
 	int rc;
 
+	if (auth_is_bearer(mech)) {
+		a = xcalloc(1, sizeof(*a));
+		a->params = p;
+		a->bearer = strcasecmp(mech, "XOAUTH2") == 0 ? "XOAUTH2" :
+		    "OAUTHBEARER";
+		return a;
+	}
 	if (gsasl_load(e) == -1)
 		return NULL;
 	a = xcalloc(1, sizeof(*a));
@@ -291,6 +363,118 @@ fail:
 	return NULL;
 }
 
+/* base64 on one line (encode.c wraps at 76 and ends with CRLF). */
+static char *
+b64_line_of(const char *in, size_t len)
+{
+	struct b64_enc enc;
+	char *out = xmalloc(b64_encode_bound(len) + B64_FINISH_MAX + 1);
+	size_t n, i, k;
+
+	b64_init(&enc);
+	n = b64_encode(&enc, (const unsigned char *)in, len, out);
+	n += b64_finish(&enc, out + n);
+	for (i = k = 0; i < n; i++)
+		if (out[i] != '\r' && out[i] != '\n')
+			out[k++] = out[i];
+	out[k] = '\0';
+	return out;
+}
+
+/* RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-._~+/" ) *"=" */
+static int
+bearer_token_ok(const char *t)
+{
+	size_t n = strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-._~+/");
+
+	if (n == 0)
+		return 0;
+	return t[n + strspn(t + n, "=")] == '\0';
+}
+
+/* Append n bytes at *o. */
+static void
+put(char **o, const char *s, size_t n)
+{
+	memcpy(*o, s, n);
+	*o += n;
+}
+
+/* RFC 5801 saslname: ',' and '=' are escaped as =2C and =3D. */
+static void
+put_gs2_name(char **o, const char *user)
+{
+	for (; *user; user++) {
+		if (*user == ',')
+			put(o, "=2C", 3);
+		else if (*user == '=')
+			put(o, "=3D", 3);
+		else
+			put(o, user, 1);
+	}
+}
+
+static int
+bearer_initial(struct auth *a, char **out, struct err *e)
+{
+	const struct auth_params *p = a->params;
+	const char *host = p->hostname ? p->hostname : "";
+	size_t size;
+	char *msg, *o;
+
+	if (p->password == NULL || !bearer_token_ok(p->password))
+		return err_set(e, ERR_AUTH, "%s: the access token is empty or "
+		    "holds characters a bearer token cannot have", a->bearer);
+	if (p->user == NULL || has_ctl(p->user) || has_ctl(host))
+		return err_set(e, ERR_AUTH, "%s: the user or host name holds "
+		    "control characters", a->bearer);
+	size = 32 + 3 * strlen(p->user) + strlen(host) + strlen(p->password);
+	o = msg = xmalloc(size);
+	if (strcmp(a->bearer, "OAUTHBEARER") == 0) {
+		put(&o, "n,a=", 4);
+		put_gs2_name(&o, p->user);
+		put(&o, ",\1host=", 7);
+		put(&o, host, strlen(host));
+	} else {
+		put(&o, "user=", 5);
+		put(&o, p->user, strlen(p->user));
+	}
+	put(&o, "\1auth=Bearer ", 13);
+	put(&o, p->password, strlen(p->password));
+	put(&o, "\1\1", 2);
+	*out = b64_line_of(msg, (size_t)(o - msg));
+	wipe(msg, size);
+	free(msg);
+	return 1;
+}
+
+/*
+ * The server's error challenge: keep its status; answer ^A (RFC 7628
+ * 3.2.3) or, for XOAUTH2, an empty line.
+ */
+static int
+bearer_error(struct auth *a, const char *in, char **out)
+{
+	size_t len = strlen(in), n = 0, i;
+	unsigned char *raw = xmalloc(len / 4 * 3 + 3);
+	char *status = NULL;
+
+	if (b64_decode(in, len, raw, &n) == 0 &&
+	    json_text((const char *)raw, n, "status", &status) == 1) {
+		for (i = 0; status[i] && i < sizeof(a->detail) - 1; i++)
+			a->detail[i] = isalnum((unsigned char)status[i]) ||
+			    strchr("_-. ", status[i]) ? status[i] : '?';
+		a->detail[i] = '\0';
+	} else
+		snprintf(a->detail, sizeof(a->detail), "%s",
+		    "an unreadable error challenge");
+	free(status);
+	free(raw);
+	*out = xstrdup(strcmp(a->bearer, "OAUTHBEARER") == 0 ? "AQ==" : "");
+	return 0;
+}
+
 int
 auth_step(struct auth *a, const char *in, char **out, struct err *e)
 {
@@ -298,6 +482,9 @@ auth_step(struct auth *a, const char *in, char **out, struct err *e)
 	int rc;
 
 	*out = NULL;
+	if (a->bearer != NULL)
+		return in == NULL ? bearer_initial(a, out, e) :
+		    bearer_error(a, in, out);
 	rc = gs.gsasl_step64(a->session, in ? in : "", &o);
 	if (rc != GSASL_OK && rc != GSASL_NEEDS_MORE) {
 		if (o != NULL)
@@ -310,6 +497,12 @@ auth_step(struct auth *a, const char *in, char **out, struct err *e)
 		gs.gsasl_free(o);
 	}
 	return rc == GSASL_NEEDS_MORE ? 1 : 0;
+}
+
+const char *
+auth_detail(const struct auth *a)
+{
+	return a->detail;
 }
 
 void

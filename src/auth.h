@@ -1,6 +1,7 @@
 /*
- * auth.h - SMTP AUTH mechanisms through libgsasl: choosing the
- * mechanism and running its steps.  auth never touches the socket: smtp
+ * auth.h - SMTP AUTH mechanisms: choosing the mechanism and running its
+ * steps, through libgsasl, or here for the bearer-token mechanisms
+ * OAUTHBEARER (RFC 7628) and XOAUTH2, which libgsasl lacks.  auth never touches the socket: smtp
  * sends the lines auth produces and hands back the server's challenges.
  */
 #ifndef ENVOI_AUTH_H
@@ -23,6 +24,11 @@ struct auth_params {
 	const char	*hostname;	/* the server's name, for GSASL */
 	int		 encrypted;	/* the connection runs under TLS */
 	int		 client_cert;	/* and we presented a certificate */
+	/*
+	 * The password is an OAuth2 access token: "on" then picks
+	 * OAUTHBEARER or XOAUTH2 (under TLS only) and nothing else.
+	 */
+	int		 oauth2;
 	/* TLS channel binding for SCRAM-*-PLUS; NULL type: none. */
 	const char	*cb_type;	/* "tls-unique" or "tls-exporter" */
 	unsigned char	*cb_data;	/* borrowed */
@@ -57,5 +63,12 @@ struct auth	*auth_start(const struct auth_params *, const char *mech,
 int		 auth_step(struct auth *, const char *in, char **out,
 		    struct err *);
 void		 auth_free(struct auth *);
+
+/*
+ * What the server said about a failed exchange beyond its reply (the
+ * status of an OAUTHBEARER or XOAUTH2 error challenge), printable; ""
+ * when nothing.
+ */
+const char	*auth_detail(const struct auth *);
 
 #endif

@@ -113,6 +113,30 @@ static const struct config_key config_keys[] = {
 };
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
+static int check_https(cfg_t *, const char *, const char *, long);
+
+/*
+ * The keys of the oauth2 { } block inside an account (or defaults):
+ * all strings, validated like config_keys[].
+ */
+#define OKEY(n, f, c) \
+	{ n, KEY_STR, offsetof(struct account_oauth2, f), c, 0 }
+static const struct config_key oauth2_keys[] = {
+	OKEY("token_url",		token_url,		check_https),
+	OKEY("client_id",		client_id,		check_text),
+	OKEY("client_secret",		client_secret,		check_text),
+	OKEY("client_secreteval",	client_secreteval,	check_text),
+	OKEY("refresh_token",		refresh_token,		check_text),
+	OKEY("refresh_tokeneval",	refresh_tokeneval,	check_text),
+	OKEY("refresh_token_file",	refresh_token_file,	check_path),
+	OKEY("scope",			scope,			check_text),
+};
+#define NOKEYS (sizeof(oauth2_keys) / sizeof(oauth2_keys[0]))
+/* Keys whose value is a secret: the file must be private. */
+static const char *const oauth2_secrets[] = {
+	"client_secret", "refresh_token"
+};
+
 #define DEFAULT_TIMEOUT	60
 
 static const char *config_tls_names[CONFIG_TLS_LAST] = {
@@ -301,6 +325,20 @@ check_path(cfg_t *cfg, const char *key, const char *s, long n)
 	/* Relative to what?  envoi runs from cron, scripts, anywhere. */
 	if (s[0] != '/') {
 		cfg_error(cfg, "%s: '%s' is not an absolute path", key, s);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_https(cfg_t *cfg, const char *key, const char *s, long n)
+{
+	if (check_text(cfg, key, s, n) == -1)
+		return -1;
+	/* The refresh token must never cross the network in clear. */
+	if (strncasecmp(s, "https://", 8) != 0 || s[8] == '\0' ||
+	    strpbrk(s, " \t") != NULL) {
+		cfg_error(cfg, "%s: '%s' is not an https:// URL", key, s);
 		return -1;
 	}
 	return 0;
@@ -543,6 +581,9 @@ key_find(const char *name)
 	for (i = 0; i < NKEYS; i++)
 		if (strcmp(config_keys[i].name, name) == 0)
 			return &config_keys[i];
+	for (i = 0; i < NOKEYS; i++)
+		if (strcmp(oauth2_keys[i].name, name) == 0)
+			return &oauth2_keys[i];
 	return NULL;
 }
 
@@ -572,10 +613,28 @@ config_validate(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* The oauth2 { } block's options (cfg_init copies them). */
 static cfg_opt_t *
-config_section_opts(void)
+config_oauth2_opts(void)
 {
-	cfg_opt_t *opts = xcalloc(NKEYS + 1, sizeof(*opts));
+	cfg_opt_t *opts = xcalloc(NOKEYS + 1, sizeof(*opts));
+	size_t i;
+
+	for (i = 0; i < NOKEYS; i++) {
+		cfg_opt_t s = CFG_STR(NULL, NULL, CFGF_NODEFAULT);
+
+		opts[i] = s;
+		opts[i].name = (char *)(uintptr_t)oauth2_keys[i].name;
+	}
+	opts[NOKEYS] = (cfg_opt_t)CFG_END();
+	return opts;
+}
+
+static cfg_opt_t *
+config_section_opts(cfg_opt_t *oauth2)
+{
+	cfg_opt_t *opts = xcalloc(NKEYS + 2, sizeof(*opts));
+	cfg_opt_t sec = CFG_SEC("oauth2", oauth2, CFGF_NODEFAULT);
 	size_t i;
 
 	for (i = 0; i < NKEYS; i++) {
@@ -589,24 +648,36 @@ config_section_opts(void)
 		    config_keys[i].type == KEY_LIST ? l : s;
 		opts[i].name = (char *)(uintptr_t)config_keys[i].name;
 	}
-	opts[NKEYS] = (cfg_opt_t)CFG_END();
+	opts[NKEYS] = sec;
+	opts[NKEYS + 1] = (cfg_opt_t)CFG_END();
 	return opts;
+}
+
+/* A validator for every key of a table, under each of the prefixes. */
+static void
+config_set_table_validators(cfg_t *cfg, const char *const *prefixes,
+    const struct config_key *keys, size_t n)
+{
+	char path[128];
+	size_t i;
+
+	for (; *prefixes != NULL; prefixes++)
+		for (i = 0; i < n; i++) {
+			snprintf(path, sizeof(path), "%s|%s", *prefixes,
+			    keys[i].name);
+			cfg_set_validate_func(cfg, path, config_validate);
+		}
 }
 
 static void
 config_set_validators(cfg_t *cfg)
 {
-	char path[128];
-	size_t i;
+	static const char *const sections[] = { "defaults", "account", NULL };
+	static const char *const oauth2[] = { "defaults|oauth2",
+	    "account|oauth2", NULL };
 
-	for (i = 0; i < NKEYS; i++) {
-		snprintf(path, sizeof(path), "defaults|%s",
-		    config_keys[i].name);
-		cfg_set_validate_func(cfg, path, config_validate);
-		snprintf(path, sizeof(path), "account|%s",
-		    config_keys[i].name);
-		cfg_set_validate_func(cfg, path, config_validate);
-	}
+	config_set_table_validators(cfg, sections, config_keys, NKEYS);
+	config_set_table_validators(cfg, oauth2, oauth2_keys, NOKEYS);
 }
 
 char *
@@ -629,7 +700,21 @@ config_default_path(void)
 static int
 section_has_password(cfg_t *sec)
 {
-	return sec != NULL && cfg_size(sec, "password") > 0;
+	cfg_t *o;
+	size_t i;
+
+	if (sec == NULL)
+		return 0;
+	if (cfg_size(sec, "password") > 0)
+		return 1;
+	if (cfg_size(sec, "oauth2") == 0 ||
+	    (o = cfg_getsec(sec, "oauth2")) == NULL)
+		return 0;
+	for (i = 0; i < sizeof(oauth2_secrets) / sizeof(oauth2_secrets[0]);
+	    i++)
+		if (cfg_size(o, oauth2_secrets[i]) > 0)
+			return 1;
+	return 0;
 }
 
 /* mode: that of the file as it was opened and parsed. */
@@ -689,8 +774,9 @@ config_parse_file(cfg_t *cfg, const char *path, mode_t *mode, struct err *e)
 int
 config_load(struct config *c, const char *path, struct err *e)
 {
-	cfg_opt_t *defaults_opts = config_section_opts();
-	cfg_opt_t *account_opts = config_section_opts();
+	cfg_opt_t *oauth2_opts = config_oauth2_opts();
+	cfg_opt_t *defaults_opts = config_section_opts(oauth2_opts);
+	cfg_opt_t *account_opts = config_section_opts(oauth2_opts);
 	cfg_opt_t top[] = {
 		CFG_STR("default_account", NULL, CFGF_NODEFAULT),
 		CFG_SEC("defaults", defaults_opts, CFGF_NONE),
@@ -722,6 +808,7 @@ out:
 	/* cfg_init copies the option tables. */
 	free(defaults_opts);
 	free(account_opts);
+	free(oauth2_opts);
 	if (ret == -1)
 		config_release(c);
 	return ret;
@@ -870,6 +957,48 @@ key_resolve(const struct config_key *k, cfg_t *acct, cfg_t *defs,
 		*(const char **)(void *)field = cfg_getstr(from, k->name);
 }
 
+/* The oauth2 block: the account's, else the defaults' (never mixed). */
+static int
+oauth2_resolve(const struct config *c, cfg_t *acct, cfg_t *defs,
+    struct account *a, struct err *e)
+{
+	struct account_oauth2 *o = &a->oauth2;
+	cfg_t *sec = NULL;
+	size_t i;
+	int n;
+
+	if (acct != NULL && cfg_size(acct, "oauth2") > 0)
+		sec = cfg_getsec(acct, "oauth2");
+	else if (defs != NULL && cfg_size(defs, "oauth2") > 0)
+		sec = cfg_getsec(defs, "oauth2");
+	if (sec == NULL)
+		return 0;
+	o->set = 1;
+	for (i = 0; i < NOKEYS; i++)
+		if (cfg_size(sec, oauth2_keys[i].name) > 0)
+			*(const char **)(void *)((char *)o +
+			    oauth2_keys[i].offset) =
+			    cfg_getstr(sec, oauth2_keys[i].name);
+	if (o->token_url == NULL || o->client_id == NULL)
+		return err_set(e, ERR_CONFIG, "%s: account '%s': the oauth2 "
+		    "block needs token_url and client_id", c->path, a->name);
+	n = (o->refresh_token != NULL) + (o->refresh_tokeneval != NULL) +
+	    (o->refresh_token_file != NULL);
+	if (n != 1)
+		return err_set(e, ERR_CONFIG, "%s: account '%s': the oauth2 "
+		    "block needs exactly one of refresh_token, "
+		    "refresh_tokeneval and refresh_token_file", c->path,
+		    a->name);
+	if (o->client_secret != NULL && o->client_secreteval != NULL)
+		return err_set(e, ERR_CONFIG, "%s: account '%s': the oauth2 "
+		    "block has both client_secret and client_secreteval",
+		    c->path, a->name);
+	if (a->user == NULL)
+		return err_set(e, ERR_CONFIG, "%s: account '%s': OAuth2 needs "
+		    "a user (the mailbox to log in to)", c->path, a->name);
+	return 0;
+}
+
 int
 config_account(const struct config *c, const char *name,
     const char *const *senders, struct account *a, struct err *e)
@@ -930,7 +1059,9 @@ config_account(const struct config *c, const char *name,
 	a->queue_max_age = config_duration(a->queue_max_age_name);
 	if (a->port == 0)
 		a->port = a->tls == CONFIG_TLS_IMPLICIT ? 465 : 587;
-	return hosts_resolve(c, a, e);
+	if (hosts_resolve(c, a, e) == -1)
+		return -1;
+	return oauth2_resolve(c, acct == defs ? NULL : acct, defs, a, e);
 }
 
 /* One value in configuration syntax, quoted and escaped. */
@@ -966,6 +1097,34 @@ print_values(FILE *out, const char *name, const struct config_values *v)
 	if (v->n > 1)
 		putc('}', out);
 	putc('\n', out);
+}
+
+static void
+oauth2_print(const struct account_oauth2 *o, FILE *out)
+{
+	const char *v;
+	size_t i, k;
+	int secret;
+
+	fputs("  oauth2 {\n", out);
+	for (i = 0; i < NOKEYS; i++) {
+		v = *(const char *const *)(const void *)((const char *)o +
+		    oauth2_keys[i].offset);
+		if (v == NULL)
+			continue;
+		secret = 0;
+		for (k = 0; k < sizeof(oauth2_secrets) /
+		    sizeof(oauth2_secrets[0]); k++)
+			if (strcmp(oauth2_keys[i].name, oauth2_secrets[k]) == 0)
+				secret = 1;
+		fprintf(out, "    %s = ", oauth2_keys[i].name);
+		if (secret)
+			fputs("\"<hidden>\"", out);
+		else
+			print_str(out, v);
+		putc('\n', out);
+	}
+	fputs("  }\n", out);
 }
 
 void
@@ -1009,6 +1168,8 @@ config_print(const struct account *a, FILE *out)
 			print_str(out, v);
 		putc('\n', out);
 	}
+	if (a->oauth2.set)
+		oauth2_print(&a->oauth2, out);
 	fputs("}\n", out);
 }
 

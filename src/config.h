@@ -52,6 +52,22 @@ struct config_values {
 	size_t		 n;
 };
 
+/*
+ * An oauth2 { } block: envoi refreshes the access token itself and
+ * sends it with OAUTHBEARER or XOAUTH2.
+ */
+struct account_oauth2 {
+	int		 set;		/* the account has the block */
+	const char	*token_url;	/* https:// token endpoint */
+	const char	*client_id;
+	const char	*client_secret;
+	const char	*client_secreteval;
+	const char	*refresh_token;
+	const char	*refresh_tokeneval;
+	const char	*refresh_token_file;
+	const char	*scope;
+};
+
 struct account {
 	const char	*name;
 	const char	*provider;	/* a preset: fills host, port, tls */
@@ -98,6 +114,7 @@ struct account {
 	const char	*queue_max_age_name;
 	long		 queue_max_age;	/* seconds */
 	long		 queue_notify;	/* tell the sender of a failure */
+	struct account_oauth2 oauth2;
 	const char	*file;		/* the file it was read from */
 };
 

@@ -146,9 +146,8 @@ eval_child(const char *cmd, int out)
 	_exit(127);
 }
 
-/* passwordeval: the first line of the command's output. */
-static int
-cred_eval(const char *cmd, char **out, struct err *e)
+int
+cred_eval(const char *key, const char *cmd, char **out, struct err *e)
 {
 	struct secbuf b = { NULL, 0, 0 };
 	int p[2], status = 0, rc, saved;
@@ -161,7 +160,7 @@ cred_eval(const char *cmd, char **out, struct err *e)
 		saved = errno;
 		close(p[0]);
 		close(p[1]);
-		return err_set(e, ERR_OS, "cannot run passwordeval: %s",
+		return err_set(e, ERR_OS, "cannot run %s: %s", key,
 		    strerror(saved));
 	}
 	if (pid == 0)
@@ -175,23 +174,22 @@ cred_eval(const char *cmd, char **out, struct err *e)
 	while ((w = waitpid(pid, &status, 0)) == -1 && errno == EINTR)
 		;
 	if (w == -1)
-		err_set(e, ERR_OS, "cannot wait for the passwordeval command: "
-		    "%s", strerror(errno));
+		err_set(e, ERR_OS, "cannot wait for the %s command: %s",
+		    key, strerror(errno));
 	else if (rc == -1 && saved == E2BIG)
-		err_set(e, ERR_CONFIG, "passwordeval command printed a line "
-		    "longer than %d bytes", CRED_MAX);
+		err_set(e, ERR_CONFIG, "%s command printed a line longer "
+		    "than %d bytes", key, CRED_MAX);
 	else if (rc == -1)
-		err_set(e, ERR_CONFIG, "cannot read the passwordeval "
-		    "command's output: %s", strerror(saved));
+		err_set(e, ERR_CONFIG, "cannot read the %s command's "
+		    "output: %s", key, strerror(saved));
 	else if (WIFSIGNALED(status))
-		err_set(e, ERR_CONFIG, "passwordeval command was killed by "
-		    "signal %d", WTERMSIG(status));
+		err_set(e, ERR_CONFIG, "%s command was killed by signal "
+		    "%d", key, WTERMSIG(status));
 	else if (WEXITSTATUS(status) != 0)
-		err_set(e, ERR_CONFIG, "passwordeval command failed with "
-		    "status %d", WEXITSTATUS(status));
+		err_set(e, ERR_CONFIG, "%s command failed with status %d",
+		    key, WEXITSTATUS(status));
 	else if (rc == 0 || b.len == 0)
-		err_set(e, ERR_CONFIG, "passwordeval command gave no "
-		    "password");
+		err_set(e, ERR_CONFIG, "%s command gave no output", key);
 	else {
 		*out = secbuf_take(&b);
 		return 0;
@@ -401,7 +399,7 @@ cred_password(const struct cred_params *p, char **pw,
 		*pw = xstrdup(p->password);
 		*src = CRED_CONFIG;
 	} else if (p->passwordeval != NULL) {
-		if ((rc = cred_eval(p->passwordeval, pw, e)) == 0)
+		if ((rc = cred_eval("passwordeval", p->passwordeval, pw, e)) == 0)
 			*src = CRED_EVAL;
 	} else if ((rc = cred_implicit(p, pw, src, &no, e)) == 1)
 		return err_set(e, ERR_CONFIG, "%s: account '%s' has user '%s' "

@@ -55,6 +55,14 @@ struct cred_params {
 int	cred_password(const struct cred_params *, char **password,
 	    enum cred_source *source, struct err *);
 
+/*
+ * Run a *eval command (key names it in errors: "passwordeval",
+ * "refresh_tokeneval", ...) as passwordeval is run: *out is the first
+ * line of its output (allocated; wipe_free it).
+ */
+int	cred_eval(const char *key, const char *cmd, char **out,
+	    struct err *e);
+
 /* "configuration", "passwordeval", "keyring", "netrc", "prompt". */
 const char *cred_source_name(enum cred_source);
 

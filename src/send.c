@@ -31,6 +31,7 @@
 #include "encode.h"
 #include "log.h"
 #include "message.h"
+#include "oauth2.h"
 #include "queue.h"
 #include "runq.h"
 #include "send.h"
@@ -83,6 +84,7 @@ send_release(struct send_ctx *ctx)
 	free(ctx->tls_cache);
 	free(ctx->config_path);
 	wipe_free(ctx->password);
+	wipe_free(ctx->oauth2_token);
 	memset(ctx, 0, sizeof(*ctx));
 }
 
@@ -570,6 +572,119 @@ session_cache_dir(const struct account *a, size_t host, char *name,
 	return fd;
 }
 
+/*
+ * <queue dir>/<sub>/<account>.<ext>: a private file kept for the
+ * account, in a subdirectory that queue_subdir creates and checks like
+ * the queue itself (ours, not a link, not writable by others).
+ */
+static int
+account_file_path(const struct account *a, const char *sub, const char *ext,
+    char *path, size_t size, struct err *e)
+{
+	struct queue q;
+	char *dir = send_queue_dir(a);
+	int n, fd = -1;
+
+	n = snprintf(path, size, "%s/%s/%s.%s", dir, sub, a->name, ext);
+	if (n < 0 || (size_t)n >= size || strchr(a->name, '/') != NULL ||
+	    a->name[0] == '.') {
+		free(dir);
+		return err_set(e, ERR_CONFIG, "account '%s': its name cannot "
+		    "name a file in the queue's %s/", a->name, sub);
+	}
+	if (queue_open(&q, dir, e) == 0) {
+		fd = queue_subdir(&q, sub, e);
+		queue_close(&q);
+	}
+	free(dir);
+	if (fd == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/*
+ * One secret of the oauth2 block: the value itself, the first line a
+ * command prints, or the first line of a private file.
+ */
+static int
+oauth2_secret(const char *key, const char *val, const char *eval,
+    const char *file, char **out, struct err *e)
+{
+	size_t len;
+	char *data;
+
+	*out = NULL;
+	if (val != NULL) {
+		*out = xstrdup(val);
+		return 0;
+	}
+	if (eval != NULL)
+		return cred_eval(key, eval, out, e);
+	if (file == NULL)
+		return 0;
+	if (private_read(file, 65536, &data, &len) == -1)
+		return err_set(e, ERR_CONFIG, "refresh_token_file %s: %s (it "
+		    "must be a regular file of yours, mode 600)", file,
+		    strerror(errno));
+	data[strcspn(data, "\r\n")] = '\0';
+	*out = xstrdup(data);
+	wipe(data, len);
+	free(data);
+	if (**out == '\0')
+		return err_set(e, ERR_CONFIG, "refresh_token_file %s is empty",
+		    file);
+	return 0;
+}
+
+/*
+ * The account's OAuth2 access token into ctx->oauth2_token: the cached
+ * one unless force, else a new one from the token endpoint.
+ */
+static int
+oauth2_token(struct send_ctx *ctx, const struct account *a, int force,
+    int *cached, struct err *e)
+{
+	const struct account_oauth2 *o = &a->oauth2;
+	struct oauth2_params op;
+	char path[PATH_MAX], *rt = NULL, *cs = NULL;
+	int rc = -1;
+
+	wipe_free(ctx->oauth2_token);
+	ctx->oauth2_token = NULL;
+	*cached = 0;
+	if (account_file_path(a, "oauth2", "token", path, sizeof(path),
+	    e) == -1)
+		return -1;
+	if (!force && oauth2_cached(path, &ctx->oauth2_token)) {
+		log_info("OAuth2: access token from the cache");
+		*cached = 1;
+		return 0;
+	}
+	oauth2_forget(path);
+	if (oauth2_secret("refresh_tokeneval", o->refresh_token,
+	    o->refresh_tokeneval, o->refresh_token_file, &rt, e) == -1 ||
+	    oauth2_secret("client_secreteval", o->client_secret,
+	    o->client_secreteval, NULL, &cs, e) == -1)
+		goto out;
+	memset(&op, 0, sizeof(op));
+	op.cache_file = path;
+	op.token_url = o->token_url;
+	op.client_id = o->client_id;
+	op.client_secret = cs;
+	op.refresh_token = rt;
+	op.refresh_token_file = o->refresh_token_file;
+	op.scope = o->scope;
+	op.trust_file = a->tls_trust_file;
+	op.timeout_ms = (int)a->timeout * 1000;
+	log_info("OAuth2: asking %s for a new access token", o->token_url);
+	rc = oauth2_refresh(&op, &ctx->oauth2_token, e);
+out:
+	wipe_free(rt);
+	wipe_free(cs);
+	return rc;
+}
+
 static void
 session_cache_load(struct send_ctx *ctx, const struct account *a,
     size_t host)
@@ -684,6 +799,7 @@ send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
 {
 	struct smtp_params *p = &ctx->params;
 	size_t i;
+	int cached = 0;
 
 	if (ctx->session != NULL && (!smtp_usable(ctx->session) ||
 	    strcmp(ctx->session_account, a->name) != 0))
@@ -691,7 +807,12 @@ send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
 	if (ctx->session != NULL)
 		return ctx->session;
 	memset(p, 0, sizeof(*p));
-	if (resolve_password(ctx, a, &p->password, e) == -1)
+	if (a->oauth2.set && strcmp(a->auth, "off") != 0 && !ctx->diag) {
+		if (oauth2_token(ctx, a, 0, &cached, e) == -1)
+			return NULL;
+		p->password = ctx->oauth2_token;
+		p->oauth2 = 1;
+	} else if (resolve_password(ctx, a, &p->password, e) == -1)
 		return NULL;
 	helo_name(a, ctx->helo, sizeof(ctx->helo));
 	p->tls = smtp_tls_mode(a->tls);
@@ -732,6 +853,15 @@ send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
 		/* Only what another host may not share: not a refusal. */
 		if (e->kind != ERR_TEMP && e->kind != ERR_NOHOST)
 			break;
+	}
+	if (ctx->session == NULL && cached && e->kind == ERR_AUTH) {
+		/* Revoked or expired early: one new token, one more try. */
+		log_info("the cached OAuth2 token was refused: %s", e->msg);
+		err_init(e);
+		if (oauth2_token(ctx, a, 1, &cached, e) == -1)
+			return NULL;
+		p->password = ctx->oauth2_token;
+		(void)session_open_host(ctx, a, ctx->session_host_index, e);
 	}
 	if (ctx->session != NULL && a->nhosts > 1)
 		log_info("connected to %s (host %zu of %zu)",

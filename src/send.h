@@ -53,6 +53,7 @@ struct send_ctx {
 	char			*password;	/* see cred.h: wiped */
 	char			 password_account[128];
 	enum cred_source	 password_source;
+	char			*oauth2_token;	/* access token: wiped */
 	int			 keep_open;
 	int			 last_ended;	/* the last input was read to
 						   its end (its final dot) */

@@ -415,25 +415,62 @@ smtp_auth_reply(struct smtp_session *s, const char *mech, struct err *e)
 	return reply_fail(s, ERR_AUTH, what, e);
 }
 
+/*
+ * RFC 4954 4: an AUTH command line holds at most 12288 octets; a longer
+ * initial response (a long OAuth2 token) goes in answer to an empty
+ * challenge instead.
+ */
+#define SMTP_AUTH_LINE_MAX	12288
+
+/* The AUTH command; *pending: the initial response still to send. */
+static int
+smtp_auth_first(struct smtp_session *s, struct auth *a, const char *mech,
+    int *more, char **pending, struct err *e)
+{
+	char *out = NULL, shown[96];
+	int rc;
+
+	*pending = NULL;
+	snprintf(shown, sizeof(shown), "AUTH %s <hidden>", mech);
+	if (!auth_client_first(mech))
+		rc = smtp_put(s, NULL, e, "AUTH %s", mech);
+	else if ((*more = auth_step(a, NULL, &out, e)) == -1)
+		return -1;
+	else if (strlen(out) + strlen(mech) + 8 > SMTP_AUTH_LINE_MAX) {
+		rc = smtp_put(s, NULL, e, "AUTH %s", mech);
+		*pending = out;
+		out = NULL;
+	} else
+		rc = smtp_put(s, shown, e, "AUTH %s %s", mech,
+		    *out ? out : "=");
+	wipe_free(out);
+	if (rc == -1 || smtp_flush(s, e) == -1 || smtp_reply(s, e) == -1) {
+		wipe_free(*pending);
+		*pending = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 smtp_auth_run(struct smtp_session *s, struct auth *a, const char *mech,
     struct err *e)
 {
-	char *out = NULL, shown[96];
+	char *out = NULL, *pending;
 	int more = 1, rounds = 0, rc;
 
-	snprintf(shown, sizeof(shown), "AUTH %s <hidden>", mech);
-	if (auth_client_first(mech)) {
-		if ((more = auth_step(a, NULL, &out, e)) == -1)
-			return -1;
-		rc = smtp_put(s, shown, e, "AUTH %s %s", mech,
-		    *out ? out : "=");
-	} else
-		rc = smtp_put(s, NULL, e, "AUTH %s", mech);
-	wipe_free(out);
-	out = NULL;
-	if (rc == -1 || smtp_flush(s, e) == -1 || smtp_reply(s, e) == -1)
+	if (smtp_auth_first(s, a, mech, &more, &pending, e) == -1)
 		return -1;
+	if (s->reply.code == 334 && pending != NULL) {
+		/* The server's empty challenge: the initial response now. */
+		rc = smtp_put(s, "<hidden>", e, "%s", pending);
+		wipe_free(pending);
+		pending = NULL;
+		if (rc == -1 || smtp_flush(s, e) == -1 ||
+		    smtp_reply(s, e) == -1)
+			return -1;
+	}
+	wipe_free(pending);
 	while (s->reply.code == 334) {
 		char *challenge = s->reply.text;
 
@@ -463,7 +500,17 @@ smtp_auth_run(struct smtp_session *s, struct auth *a, const char *mech,
 		    smtp_reply(s, e) == -1)
 			return -1;
 	}
-	return smtp_auth_reply(s, mech, e);
+	if (smtp_auth_reply(s, mech, e) == -1) {
+		char said[ERR_MSGMAX];
+
+		if (*auth_detail(a) != '\0') {
+			snprintf(said, sizeof(said), "%s", e->msg);
+			err_set(e, e->kind, "%s (token status: %s)", said,
+			    auth_detail(a));
+		}
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -492,6 +539,7 @@ smtp_auth(struct smtp_session *s, struct err *e)
 	ap.password = s->p->password;
 	ap.hostname = s->p->host;
 	ap.encrypted = s->tls != NULL;
+	ap.oauth2 = s->p->oauth2;
 	ap.cb_type = NULL;
 	ap.cb_data = NULL;
 	ap.cb_len = 0;

@@ -37,6 +37,7 @@ struct smtp_params {
 	const char	*auth;			/* "on", "off", mechanisms */
 	const char	*user;			/* NULL: no AUTH with "on" */
 	const char	*password;		/* never logged */
+	int		 oauth2;		/* password: an access token */
 	int		 no_auth;		/* stop before AUTH */
 	/* Shown while a body is sent; NULL: nothing shown. */
 	void		(*progress)(void *arg, off_t done, off_t total);

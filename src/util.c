@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,74 @@ wipe_free(char *s)
 		return;
 	wipe(s, strlen(s));
 	free(s);
+}
+
+int
+private_read(const char *path, size_t max, char **data, size_t *len)
+{
+	struct stat st;
+	ssize_t n;
+	int fd, saved;
+
+	*data = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 077) != 0 ||
+	    st.st_size <= 0 || (uintmax_t)st.st_size >= max) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	*data = xmalloc((size_t)st.st_size + 1);
+	n = read(fd, *data, (size_t)st.st_size);
+	saved = errno;
+	close(fd);
+	if (n != (ssize_t)st.st_size) {
+		wipe(*data, (size_t)st.st_size + 1);
+		free(*data);
+		*data = NULL;
+		errno = n == -1 ? saved : EIO;
+		return -1;
+	}
+	(*data)[n] = '\0';
+	*len = (size_t)n;
+	return 0;
+}
+
+int
+private_write(const char *path, const void *data, size_t len)
+{
+	char tmp[4096];
+	int fd, rc = -1, saved, ok;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
+	    (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* A leftover of a crashed run with our PID: ours to replace. */
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1)
+		return -1;
+	ok = write(fd, data, len) == (ssize_t)len;
+	saved = errno;
+	if (close(fd) == -1 && ok) {
+		ok = 0;
+		saved = errno;
+	}
+	if (ok && (rc = rename(tmp, path)) == -1)
+		saved = errno;
+	if (!ok && saved == 0)
+		saved = EIO;
+	if (rc == -1) {
+		unlink(tmp);
+		errno = saved;
+	}
+	return rc;
 }
 
 int

@@ -19,6 +19,19 @@ void	 wipe(void *, size_t);
 /* Wipe and free a string. NULL is allowed. */
 void	 wipe_free(char *);
 
+/*
+ * Files that hold secrets (saved TLS sessions, OAuth2 tokens).
+ * private_read: only a regular file, not a symlink, owned by the
+ * effective user and unreadable by others, of 1 to max - 1 bytes; *data
+ * is allocated and NUL-terminated.  private_write: the data goes to a
+ * new temporary file (O_EXCL, mode 0600, never through a symlink) that
+ * is then renamed over path, so readers see the old or the new file.
+ * Both return -1 with errno set.
+ */
+int	 private_read(const char *path, size_t max, char **data,
+	    size_t *len);
+int	 private_write(const char *path, const void *data, size_t len);
+
 /* 1 when s holds a control character (below 0x20, or DEL). */
 int	 has_ctl(const char *s);
 

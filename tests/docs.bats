@@ -43,10 +43,13 @@ cli_flags() {
 	}' "$SRC/src/cli.c"
 }
 
-# Every key of config_keys[], and default_account, one per line.
+# Every key of config_keys[] and of the oauth2 block (oauth2_keys[]), and
+# default_account, one per line.
 config_keys() {
 	echo default_account
 	sed -En '/config_keys\[\][[:space:]]*=[[:space:]]*\{/,/^\};/ s/^[[:space:]]*(KEY|BOOL)\("([A-Za-z0-9_]+)".*/\2/p' \
+	    "$SRC/src/config.c"
+	sed -En '/oauth2_keys\[\][[:space:]]*=[[:space:]]*\{/,/^\};/ s/^[[:space:]]*OKEY\("([A-Za-z0-9_]+)".*/\1/p' \
 	    "$SRC/src/config.c"
 }
 
@@ -68,6 +71,7 @@ dashed() {
 	grep -qx 'short O 1' <<<"$flags"
 	grep -qx host <<<"$keys"
 	grep -qx keep_original_from <<<"$keys"
+	grep -qx refresh_token_file <<<"$keys"
 	[ "$(wc -l <<<"$flags")" -ge 25 ]
 	[ "$(wc -l <<<"$keys")" -ge 20 ]
 }

@@ -5,7 +5,7 @@ Usage:
   /usr/bin/python3 smtpd.py --dir DIR --cert CERT --key KEY [--host 127.0.0.1]
         [--user U --password P] [--plain] [--starttls] [--tls]
         [--tls-min V] [--tls-max V] [--client-ca FILE [--client-cert-optional]]
-        [--lifetime SECONDS] [--debug]
+        [--oauth-tokens FILE] [--lifetime SECONDS] [--debug]
 
 Listeners (all on --host, port 0 so the kernel picks a free port; if none of
 the three flags is given, all three are started):
@@ -107,6 +107,18 @@ possible the exchange fails with reason "cb-not-supported").  A client
 that sends the "y" flag on a connection where -PLUS was advertised fails
 (RFC 5802 section 6, downgrade detection).
 
+OAuth2 (--oauth-tokens FILE): OAUTHBEARER (RFC 7628) and XOAUTH2 can be
+advertised (control/auth-mechs) and are refused before TLS ("538").  The
+user must be --user and the bearer token one of the lines of FILE (read on
+every AUTH; the token endpoint stub, tokend.py, appends the tokens it
+issues).  A wrong token gets the RFC 7628 error challenge, a 334 with
+base64 of {"status":"invalid_token",...}; the client must answer with the
+dummy response (^A, "AQ==") for OAUTHBEARER or an empty line for XOAUTH2,
+then gets "535 5.7.8 Authentication credentials invalid".  The events.log
+record has "reason" ("bad-token", "unknown-user", "parse"), "token_len"
+and, after an error challenge, "dummy" (the client answered as it must).
+With --oauth-tokens, command lines may be up to 64 KB long (long tokens).
+
 Misbehaviour is controlled at run time by files in DIR/control/, looked up on
 every command, so one server can serve many tests (remove the files to get
 normal behaviour back):
@@ -160,7 +172,8 @@ normal behaviour back):
   auth-mechs  the AUTH mechanisms to advertise, in this order, separated by
               spaces or lines, e.g. "SCRAM-SHA-256-PLUS SCRAM-SHA-256 PLAIN"
               (from PLAIN, LOGIN, SCRAM-SHA-1, SCRAM-SHA-256,
-              SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS).  The -PLUS ones are
+              SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS, and with
+              --oauth-tokens OAUTHBEARER, XOAUTH2).  The -PLUS ones are
               advertised only once TLS is active.  A mechanism not
               advertised is refused with "504 5.5.4 Unrecognized
               authentication type".  Without the file: PLAIN and LOGIN.
@@ -185,6 +198,7 @@ import argparse
 import asyncio
 import base64
 import binascii
+import collections
 import ctypes
 import functools
 import hashlib
@@ -238,7 +252,11 @@ SCRAM_MECHS = {
     "SCRAM-SHA-1-PLUS": "sha1",
     "SCRAM-SHA-256-PLUS": "sha256",
 }
-KNOWN_MECHS = ("PLAIN", "LOGIN", "EXTERNAL") + tuple(SCRAM_MECHS)
+BEARER_MECHS = ("OAUTHBEARER", "XOAUTH2")
+KNOWN_MECHS = ("PLAIN", "LOGIN", "EXTERNAL") + tuple(SCRAM_MECHS) + BEARER_MECHS
+# RFC 7628 3.2.2: the error a server sends as a challenge
+BEARER_ERROR = {"status": "invalid_token", "schemes": "bearer",
+                "scope": "https://mail.example/"}
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     TLS_VERSIONS = {
@@ -334,6 +352,7 @@ class State:
         os.makedirs(self.mail_dir, exist_ok=True)
         self.user = args.user
         self.password = args.password
+        self.oauth_tokens = args.oauth_tokens
         self.conn_seq = 0
         self.msg_seq = 0
         for name in os.listdir(self.mail_dir):
@@ -376,6 +395,18 @@ class State:
                     continue
                 mechs.append(word)
         return mechs
+
+    def bearer_valid(self, token):
+        """True when token is one of the lines of --oauth-tokens."""
+        if not self.oauth_tokens or not token:
+            return False
+        try:
+            with open(self.oauth_tokens, encoding="ascii",
+                      errors="replace") as f:
+                return any(hmac.compare_digest(line.strip(), token)
+                           for line in f if line.strip())
+        except OSError:
+            return False
 
     # --- control files -------------------------------------------------
     def ctl_path(self, name):
@@ -516,6 +547,11 @@ class TestSMTP(SMTP):
 
     def __init__(self, state, listener, **kw):
         super().__init__(Handler(state), **kw)
+        if state.oauth_tokens:
+            # an AUTH line carries the whole token: allow 64 KB
+            self._strong_reader._limit = 64 * 1024
+            self.command_size_limits = collections.defaultdict(
+                lambda: SMTP.command_size_limit, AUTH=64 * 1024)
         self.state = state
         self.listener = listener
         self.conn_id = 0
@@ -711,7 +747,7 @@ class TestSMTP(SMTP):
             return await self.push("504 5.5.4 Unrecognized authentication type")
         if mech == "EXTERNAL" and offered is not None:
             return await self._external(words)
-        if mech not in SCRAM_MECHS or offered is None:
+        if mech not in tuple(SCRAM_MECHS) + BEARER_MECHS or offered is None:
             result = await method(arg)
             if mech and self.session.authenticated and self.auth_mech is None:
                 self.auth_mech = mech
@@ -729,6 +765,8 @@ class TestSMTP(SMTP):
             return await self.push("503 Already authenticated")
         if len(words) > 2:
             return await self.push("501 Too many values")
+        if mech in BEARER_MECHS:
+            return await self._bearer(mech, words)
         info = {"mech": mech, "cbflag": None, "cbname": None,
                 "cb_verified": False}
         try:
@@ -794,6 +832,85 @@ class TestSMTP(SMTP):
         self.session.auth_data = cn
         self.auth_mech = "EXTERNAL"
         return await self.push("235 2.7.0 Authentication successful")
+
+    @staticmethod
+    def bearer_parse(mech, msg):
+        """(user, token) from an OAUTHBEARER or XOAUTH2 initial response;
+        ValueError when malformed."""
+        if not msg.endswith(b"\x01\x01"):
+            raise ValueError("no final ^A^A")
+        if mech == "OAUTHBEARER":
+            gs2, _, rest = msg.partition(b"\x01")
+            flag, authz, tail = gs2.split(b",", 2)
+            if flag not in (b"n", b"y") or tail != b"":
+                raise ValueError("gs2 header")
+            if not authz.startswith(b"a="):
+                raise ValueError("no a=")
+            user = authz[2:].replace(b"=2C", b",").replace(b"=3D", b"=")
+        else:
+            rest = msg
+            user = None
+        pairs = {}
+        for kv in rest[:-2].split(b"\x01"):
+            if kv == b"":
+                continue
+            k, sep, v = kv.partition(b"=")
+            if not sep:
+                raise ValueError("key without value")
+            pairs[k.decode("ascii")] = v
+        if user is None:
+            user = pairs.get("user")
+        auth = pairs.get("auth", b"")
+        if user is None or not auth.startswith(b"Bearer "):
+            raise ValueError("no user or auth=Bearer")
+        return user.decode("utf-8"), auth[7:].decode("ascii")
+
+    async def _bearer(self, mech, words):
+        """OAUTHBEARER / XOAUTH2 against the tokens of --oauth-tokens
+        (after _auth's checks of EHLO, TLS and the argument count)."""
+        st = self.state
+        info = {"mech": mech, "token_len": None}
+        if len(words) == 2:
+            try:
+                msg = base64.b64decode(words[1], validate=True)
+            except binascii.Error:
+                msg = None
+        else:
+            msg = await self.challenge_auth(b"")
+            if msg is MISSING:
+                st.event(self.conn_id, "auth", result="aborted", **info)
+                return
+        reason = None
+        try:
+            if msg is None:
+                raise ValueError("base64")
+            user, token = self.bearer_parse(mech, msg)
+            info["token_len"] = len(token)
+            if st.user is None or user != st.user:
+                reason = "unknown-user"
+            elif not st.bearer_valid(token):
+                reason = "bad-token"
+        except (ValueError, UnicodeDecodeError):
+            reason = "parse"
+        if reason is None:
+            self.session.authenticated = True
+            self.session.auth_data = st.user
+            self.auth_mech = mech
+            st.event(self.conn_id, "auth", result="ok", reason=None, **info)
+            return await self.push("235 2.7.0 Authentication successful")
+        if reason != "parse":
+            # RFC 7628 3.2.2: the error as a challenge, then 535
+            answer = await self.challenge_auth(
+                json.dumps(BEARER_ERROR).encode())
+            if answer is MISSING:
+                st.event(self.conn_id, "auth", result="aborted",
+                         reason=reason, **info)
+                return
+            info["dummy"] = answer == (b"\x01" if mech == "OAUTHBEARER"
+                                       else b"")
+        st.event(self.conn_id, "auth", result="fail", reason=reason, **info)
+        return await self.push("535 5.7.8 Authentication credentials "
+                               "invalid")
 
     def _channel_binding(self, cbname):
         """This connection's channel binding data of type cbname, or None."""
@@ -1016,6 +1133,7 @@ def parse_args(argv):
     p.add_argument("--tls-max", choices=sorted(TLS_VERSIONS))
     p.add_argument("--client-ca")
     p.add_argument("--client-cert-optional", action="store_true")
+    p.add_argument("--oauth-tokens")
     p.add_argument("--lifetime", type=float, default=900.0)
     p.add_argument("--debug", action="store_true")
     args = p.parse_args(argv)
