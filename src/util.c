@@ -126,9 +126,14 @@ int
 has_8bit(const void *v, size_t len)
 {
 	const unsigned char *p = v;
-	uint64_t acc = 0, w;
+	uint64_t acc = 0, a[4], w;
 	size_t i = 0;
 
+	/* Four words a turn: the message writer scans whole blocks. */
+	for (; i + 32 <= len; i += 32) {
+		memcpy(a, p + i, 32);
+		acc |= (a[0] | a[1]) | (a[2] | a[3]);
+	}
 	for (; i + 8 <= len; i += 8) {
 		memcpy(&w, p + i, 8);
 		acc |= w;
