@@ -397,7 +397,8 @@ write_lines(struct writer *w, struct lineread *lr)
 {
 	struct message *m = w->msg;
 	const char *buf, *p, *lim, *lf, *cr;
-	size_t avail, n;
+	char *ob = w->ob;
+	size_t avail, n, olen, longest;
 	int check8;
 
 	lineread_peek(lr, &buf, &avail);
@@ -406,14 +407,16 @@ write_lines(struct writer *w, struct lineread *lr)
 	lim++;
 	check8 = !m->eightbit && has_8bit(buf, (size_t)(lim - buf));
 	cr = memchr(buf, '\r', (size_t)(lim - buf));
+	/* Kept in locals: the copies below could alias them otherwise. */
+	olen = w->olen;
+	longest = m->longest;
 	for (p = buf; p < lim && !m->ended; p = lf + 1) {
 		lf = memchr(p, '\n', (size_t)(lim - p));
 		n = (size_t)(lf - p);
 		if (cr != NULL && cr < lf) {
-			if (cr == lf - 1)
-				n--;	/* the CR of a CRLF */
-			else
+			if (cr != lf - 1)
 				goto slow;
+			n--;	/* the CR of a CRLF */
 			cr = memchr(lf + 1, '\r', (size_t)(lim - lf - 1));
 		}
 		if (!w->bol || (n > 0 && p[0] == '.'))
@@ -422,20 +425,30 @@ write_lines(struct writer *w, struct lineread *lr)
 			m->eightbit = 1;
 			check8 = 0;
 		}
-		if (n + 2 > WRITER_BUFSIZE - w->olen)
+		if (n + 2 > WRITER_BUFSIZE - olen) {
+			w->olen = olen;
 			ob_flush(w);
-		memcpy(w->ob + w->olen, p, n);
-		memcpy(w->ob + w->olen + n, "\r\n", 2);
-		w->olen += n + 2;
-		if (n > m->longest)
-			m->longest = n;
+			olen = 0;
+		}
+		memcpy(ob + olen, p, n);
+		ob[olen + n] = '\r';
+		ob[olen + n + 1] = '\n';
+		olen += n + 2;
+		if (n > longest)
+			longest = n;
 		continue;
 slow:
+		w->olen = olen;
+		m->longest = longest;
 		emit_piece(w, p, (size_t)(lf - p), 1);
+		olen = w->olen;
+		longest = m->longest;
 		check8 = check8 && !m->eightbit;
 		if (cr != NULL && cr < lf)
 			cr = memchr(lf + 1, '\r', (size_t)(lim - lf - 1));
 	}
+	w->olen = olen;
+	m->longest = longest;
 	lineread_skip(lr, (size_t)(p - buf));
 	return 1;
 }
