@@ -259,7 +259,8 @@ lazy_open(struct lazy_store *st, const char *path)
 	if (st->pem == NULL)
 		st->pem = xstrdup("");
 	st->pem[st->len] = '\0';
-	return strstr(st->pem, PEM_BEGIN) != NULL ? 0 : -1;
+	return memmem(st->pem, st->len, PEM_BEGIN, sizeof(PEM_BEGIN) - 1) !=
+	    NULL ? 0 : -1;
 }
 
 /* One DER header at p (end: lim): the tag, *len and the content's start. */
@@ -385,33 +386,53 @@ lazy_names(struct tls *t, gnutls_datum_t *want, size_t max)
 }
 
 /*
+ * The end of the first n lines of [p, lim), or lim: where to stop
+ * decoding a PEM body when only its start is needed.
+ */
+static const char *
+pem_lines(const char *p, const char *lim, int n)
+{
+	const char *nl;
+
+	for (; n > 0 && p < lim; n--) {
+		if ((nl = memchr(p, '\n', (size_t)(lim - p))) == NULL)
+			return lim;
+		p = nl + 1;
+	}
+	return p;
+}
+
+/*
  * Trust the bundle's CAs the server's chain may need.  Each PEM block
- * is decoded only up to its subject when that is enough (PEM lines are
- * 64 characters: 16 lines are 768 bytes of DER).
+ * is decoded only up to its subject when that is enough: the first 8
+ * lines of 64 characters are 384 bytes of DER, past the subject of
+ * nearly every CA; the rest are decoded whole.  Base64 has no '-': the
+ * first one after a BEGIN line starts the END line.
  */
 static void
 lazy_load(struct tls *t)
 {
 	struct lazy_store *st = &t->store;
 	gnutls_datum_t want[32], der;
-	const char *b, *body, *end, *cut;
+	const char *b, *body, *end, *lim, *cut;
 	const unsigned char *subj;
 	unsigned char *bin;
 	size_t nwant, blen, slen, i;
-	int line;
 
 	if (st->pem == NULL || st->loaded)
 		return;
 	st->loaded = 1;
 	nwant = lazy_names(t, want, sizeof(want) / sizeof(want[0]));
-	for (b = st->pem; nwant > 0 && (b = strstr(b, PEM_BEGIN)) != NULL;
-	    b = end) {
+	lim = st->pem + st->len;
+	for (b = st->pem; nwant > 0 && (b = memmem(b, (size_t)(lim - b),
+	    PEM_BEGIN, sizeof(PEM_BEGIN) - 1)) != NULL; b = end) {
 		body = b + sizeof(PEM_BEGIN) - 1;
-		if ((end = strstr(body, PEM_END)) == NULL)
+		if ((end = memchr(body, '-', (size_t)(lim - body))) == NULL)
 			break;
-		for (cut = body, line = 0; cut < end && line <= 16; cut++)
-			if (*cut == '\n')
-				line++;
+		if ((size_t)(lim - end) < sizeof(PEM_END) - 1 ||
+		    memcmp(end, PEM_END, sizeof(PEM_END) - 1) != 0)
+			continue;	/* not a certificate: on to the next */
+		cut = pem_lines(body, end, 9);	/* the BEGIN line's end too */
 		bin = pem_decode(body, (size_t)(cut - body), &blen);
 		subj = bin ? der_subject(bin, blen, &slen) : NULL;
 		if (subj == NULL && cut < end) {
