@@ -79,3 +79,16 @@ lineread_next(struct lineread *lr, const char **p, size_t *len, int *eol)
 			return -1;
 	}
 }
+
+void
+lineread_peek(const struct lineread *lr, const char **p, size_t *len)
+{
+	*p = lr->buf + lr->start;
+	*len = lr->end - lr->start;
+}
+
+void
+lineread_skip(struct lineread *lr, size_t n)
+{
+	lr->start += n;
+}

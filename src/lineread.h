@@ -31,4 +31,13 @@ void	lineread_init(struct lineread *, int fd);
 int	lineread_next(struct lineread *, const char **p, size_t *len,
 	    int *eol);
 
+/*
+ * For block-wise readers: the bytes read but not yet handed out (*p,
+ * *len; nothing is read), and lineread_skip() to hand out n of them.
+ * Taking whole lines this way is the same as taking them with
+ * lineread_next(), which then goes on after them.
+ */
+void	lineread_peek(const struct lineread *, const char **p, size_t *len);
+void	lineread_skip(struct lineread *, size_t n);
+
 #endif

@@ -6,8 +6,9 @@
  * CRLF, every field kept in one buffer.  Step two (message_write)
  * writes the fields out, edited as asked (addresses rewritten, Bcc
  * dropped, From forced, Date and Message-ID added), and then copies the
- * body piece by piece, caring only where lines start: for the lone dot
- * and for dot-stuffing.
+ * body a block at a time, caring only where lines start (for the lone
+ * dot and for dot-stuffing) and how they end; a line out of the common
+ * run goes through the piece-by-piece path (emit_piece).
  *
  * Line endings: LF, CRLF and CR...CRLF all end a line, and so does a CR
  * not followed by LF (in the body; in a header it is an error).  Output
@@ -23,22 +24,16 @@
 #include <time.h>
 #include <unistd.h>
 
-/*
- * The body is written a line at a time into the caller's FILE, which
- * nobody else touches meanwhile: skip stdio's locking where glibc lets us.
- */
-#ifdef __GLIBC__
-#define body_write(p, n, f)	fwrite_unlocked((p), 1, (n), (f))
-#define body_putc(c, f)		putc_unlocked((c), (f))
-#else
-#define body_write(p, n, f)	fwrite((p), 1, (n), (f))
-#define body_putc(c, f)		putc((c), (f))
-#endif
-
 #include "addr.h"
 #include "encode.h"
 #include "header.h"
 #include "message.h"
+
+/*
+ * The body goes out through the writer's own buffer, in blocks far
+ * larger than a line, to the caller's FILE.
+ */
+#define WRITER_BUFSIZE	(512 * 1024)
 
 /* Where the writer is while copying the body. */
 struct writer {
@@ -47,6 +42,8 @@ struct writer {
 	FILE				*out;
 	int				 bol;		/* at line start */
 	size_t				 linelen;	/* so far, this line */
+	char				*ob;		/* WRITER_BUFSIZE */
+	size_t				 olen;
 };
 
 static const char *addr_headers[] = {
@@ -297,6 +294,28 @@ message_read_headers(struct lineread *lr, const struct message_opts *o,
 
 /* --- step two: writing --- */
 
+static void
+ob_flush(struct writer *w)
+{
+	if (w->olen > 0)
+		fwrite(w->ob, 1, w->olen, w->out);
+	w->olen = 0;
+}
+
+static void
+ob_write(struct writer *w, const char *p, size_t len)
+{
+	if (len > WRITER_BUFSIZE - w->olen) {
+		ob_flush(w);
+		if (len > WRITER_BUFSIZE) {
+			fwrite(p, 1, len, w->out);
+			return;
+		}
+	}
+	memcpy(w->ob + w->olen, p, len);
+	w->olen += len;
+}
+
 /* Write one line segment of the body; a lone dot ends the input. */
 static void
 emit(struct writer *w, const char *p, size_t len, int eol)
@@ -313,7 +332,7 @@ emit(struct writer *w, const char *p, size_t len, int eol)
 			len--;
 		}
 		if (len > 0 && p[0] == '.')
-			body_putc('.', w->out);
+			ob_write(w, ".", 1);
 	}
 	if (len > 0) {
 		if (!w->msg->eightbit && has_8bit(p, len))
@@ -322,11 +341,11 @@ emit(struct writer *w, const char *p, size_t len, int eol)
 	}
 	if (eol == 2) {
 		/* p[len] and p[len + 1] are the input's own CRLF. */
-		body_write(p, len + 2, w->out);
+		ob_write(w, p, len + 2);
 	} else if (len > 0)
-		body_write(p, len, w->out);
+		ob_write(w, p, len);
 	if (eol == 1)
-		body_write("\r\n", 2, w->out);
+		ob_write(w, "\r\n", 2);
 	if (eol) {
 		if (w->linelen > w->msg->longest)
 			w->msg->longest = w->linelen;
@@ -362,6 +381,94 @@ emit_piece(struct writer *w, const char *p, size_t len, int eol)
 	}
 	if (!w->msg->ended)
 		emit(w, p, len, eol);
+}
+
+/*
+ * Copy the whole lines read and not yet handed out, the common ones
+ * straight into the output buffer, the others (a dot at the start, a
+ * bare CR, a line after a piece of a longer one) through emit_piece,
+ * exactly as if lineread_next had handed them out one by one.  The
+ * checks are made once over the block where they can be: is there an
+ * 8-bit byte at all, where is the next CR.  Returns 0 when the block
+ * holds no whole line.
+ */
+static int
+write_lines(struct writer *w, struct lineread *lr)
+{
+	struct message *m = w->msg;
+	const char *buf, *p, *lim, *lf, *cr;
+	char *ob = w->ob;
+	size_t avail, n, olen, longest;
+	int check8;
+
+	lineread_peek(lr, &buf, &avail);
+	if (avail == 0 || (lim = memrchr(buf, '\n', avail)) == NULL)
+		return 0;
+	lim++;
+	check8 = !m->eightbit && has_8bit(buf, (size_t)(lim - buf));
+	cr = memchr(buf, '\r', (size_t)(lim - buf));
+	/* Kept in locals: the copies below could alias them otherwise. */
+	olen = w->olen;
+	longest = m->longest;
+	for (p = buf; p < lim && !m->ended; p = lf + 1) {
+		lf = memchr(p, '\n', (size_t)(lim - p));
+		n = (size_t)(lf - p);
+		if (cr != NULL && cr < lf) {
+			if (cr != lf - 1)
+				goto slow;
+			n--;	/* the CR of a CRLF */
+			cr = memchr(lf + 1, '\r', (size_t)(lim - lf - 1));
+		}
+		if (!w->bol || (n > 0 && p[0] == '.'))
+			goto slow;
+		if (check8 && has_8bit(p, n)) {
+			m->eightbit = 1;
+			check8 = 0;
+		}
+		if (n + 2 > WRITER_BUFSIZE - olen) {
+			w->olen = olen;
+			ob_flush(w);
+			olen = 0;
+		}
+		memcpy(ob + olen, p, n);
+		ob[olen + n] = '\r';
+		ob[olen + n + 1] = '\n';
+		olen += n + 2;
+		if (n > longest)
+			longest = n;
+		continue;
+slow:
+		w->olen = olen;
+		m->longest = longest;
+		emit_piece(w, p, (size_t)(lf - p), 1);
+		olen = w->olen;
+		longest = m->longest;
+		check8 = check8 && !m->eightbit;
+		if (cr != NULL && cr < lf)
+			cr = memchr(lf + 1, '\r', (size_t)(lim - lf - 1));
+	}
+	w->olen = olen;
+	m->longest = longest;
+	lineread_skip(lr, (size_t)(p - buf));
+	return 1;
+}
+
+/* The body, from lr to its end or to a lone dot. */
+static int
+write_body(struct writer *w, struct lineread *lr)
+{
+	const char *p;
+	size_t len;
+	int eol, rc = 1;
+
+	while (!w->msg->ended) {
+		if (write_lines(w, lr))
+			continue;
+		if ((rc = lineread_next(lr, &p, &len, &eol)) != 1)
+			break;
+		emit_piece(w, p, len, eol);
+	}
+	return rc == -1 ? -1 : 0;
 }
 
 struct rbuf {
@@ -596,9 +703,7 @@ message_write(struct lineread *lr, FILE *out, const struct message_opts *o,
     struct message *m, struct err *e)
 {
 	struct writer w;
-	const char *p;
-	size_t len;
-	int eol, rc = 0;
+	int rc = 0;
 
 	memset(&w, 0, sizeof(w));
 	w.opts = o;
@@ -607,16 +712,18 @@ message_write(struct lineread *lr, FILE *out, const struct message_opts *o,
 	w.bol = 1;
 	if (write_headers(&w, e) == -1)
 		return -1;
+	w.ob = xmalloc(WRITER_BUFSIZE);
 	if (m->pending != NULL)
 		emit_piece(&w, m->pending, m->pendlen, m->pendeol);
-	while (!m->ended && m->body_follows &&
-	    (rc = lineread_next(lr, &p, &len, &eol)) == 1)
-		emit_piece(&w, p, len, eol);
+	if (m->body_follows)
+		rc = write_body(&w, lr);
+	if (!w.bol)
+		ob_write(&w, "\r\n", 2);	/* end the last line */
+	ob_flush(&w);
+	free(w.ob);
 	if (!m->ended && rc == -1)
 		return err_set(e, ERR_IO, "cannot read the message: %s",
 		    strerror(errno));
-	if (!w.bol)
-		fwrite("\r\n", 1, 2, out);	/* end the last line */
 	if (w.linelen > m->longest)
 		m->longest = w.linelen;
 	if (fflush(out) == EOF || ferror(out))

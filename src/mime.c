@@ -276,9 +276,20 @@ mime_libmagic(int fd, char *buf, size_t size)
 		mg.magic_close(m);
 }
 
+/* A type whose content is text: a text file may have it, no other. */
+static int
+textual(const char *type)
+{
+	return strncasecmp(type, "text/", 5) == 0 ||
+	    strcmp(type, "application/json") == 0 ||
+	    strcmp(type, "application/xml") == 0 ||
+	    strcmp(type, "message/rfc822") == 0;
+}
+
 void
 mime_detect(int fd, const char *name, int text, char *buf, size_t size)
 {
+	struct stat st;
 	unsigned char head[512];
 	ssize_t n;
 	size_t i;
@@ -298,16 +309,24 @@ mime_detect(int fd, const char *name, int text, char *buf, size_t size)
 		return;
 	}
 	if (text) {
-		if (!mime_by_extension(name, buf, size) ||
-		    (strncasecmp(buf, "text/", 5) != 0 &&
-		    strcmp(buf, "application/json") != 0 &&
-		    strcmp(buf, "application/xml") != 0 &&
-		    strcmp(buf, "message/rfc822") != 0))
+		if (!mime_by_extension(name, buf, size) || !textual(buf))
 			snprintf(buf, size, "text/plain");
 		return;
 	}
-	/* The long tail: libmagic and its database. */
-	mime_libmagic(fd, buf, size);
+	/* A binary file's name, unless it names a kind of text. */
+	if (mime_by_extension(name, buf, size) && !textual(buf) &&
+	    strncasecmp(buf, "message/", 8) != 0 &&
+	    strncasecmp(buf, "multipart/", 10) != 0)
+		return;
+	/*
+	 * The long tail: libmagic, whose database alone is 8 MB resident,
+	 * more than all the rest of envoi; not for a big file, which it
+	 * would cost that much memory to call data.
+	 */
+	if (fstat(fd, &st) == 0 && st.st_size > MIME_MAGIC_MAX)
+		snprintf(buf, size, "application/octet-stream");
+	else
+		mime_libmagic(fd, buf, size);
 }
 
 static enum mime_cte

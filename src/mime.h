@@ -64,12 +64,18 @@ void	mime_boundary(char buf[MIME_BOUNDARY_MAX]);
 int	mime_scan_fd(int fd, const char *boundary, struct mime_scan *,
 	    struct err *);
 
+/* Files larger than this are not shown to libmagic. */
+#define MIME_MAGIC_MAX	(4 * 1024 * 1024)
+
 /*
  * The content type of fd, into buf.  Cheap answers first: well-known
  * signatures at the start of the file; for text (as mime_scan found
  * it), the type /etc/mime.types gives the name's extension, else
- * text/plain.  Only what is left goes to libmagic, whose database costs
- * 8 MB of memory and its loading time.
+ * text/plain; for other files, the extension's type unless it is a kind
+ * of text, message or multipart.  Only what is left goes to libmagic,
+ * whose database costs 8 MB of memory and its loading time, and only
+ * for files up to MIME_MAGIC_MAX: a bigger one is
+ * application/octet-stream.
  */
 void	mime_detect(int fd, const char *name, int text, char *buf,
 	    size_t size);

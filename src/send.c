@@ -1177,14 +1177,18 @@ out:
 	return rc;
 }
 
-/* --dry-run: the message as it would go, without the SMTP stuffing. */
+/*
+ * --dry-run: the message as it would go, without the SMTP stuffing:
+ * the spool copied a block at a time, less the first of the two dots
+ * that start a stuffed line (in spool form no other '.' starts a line).
+ */
 static int
 dry_run(struct job *j, struct err *e)
 {
-	static char buf[65536];
+	static char buf[256 * 1024];
 	size_t i, n, start;
-	char *nl;
-	int bol = 1;
+	char *dot;
+	char prev = '\n';	/* the byte before the block */
 
 	if (j->ctx->opts->verbose) {
 		fprintf(stderr, "envoi: account %s, MAIL FROM:<%s>\n",
@@ -1192,25 +1196,19 @@ dry_run(struct job *j, struct err *e)
 		for (i = 0; i < j->rcpts.n; i++)
 			fprintf(stderr, "envoi: RCPT TO:<%s>\n", j->rcpts.v[i]);
 	}
-	/* Undo the dot-stuffing: a '.' that starts a line is doubled. */
 	rewind(j->spool);
 	while ((n = fread(buf, 1, sizeof(buf), j->spool)) > 0) {
-		for (i = 0, start = 0; i < n; i++) {
-			if (bol && buf[i] == '.') {
-				fwrite(buf + start, 1, i - start, stdout);
-				start = i + 1;
-			}
-			nl = memchr(buf + i, '\n', n - i);
-			if (nl == NULL) {
-				bol = 0;
-				break;
-			}
-			i = (size_t)(nl - buf);
-			bol = 1;
+		start = 0;
+		for (i = 0; (dot = memchr(buf + i, '.', n - i)) != NULL;
+		    i = (size_t)(dot - buf) + 1) {
+			if ((dot > buf ? dot[-1] : prev) != '\n')
+				continue;
+			fwrite(buf + start, 1, (size_t)(dot - buf) - start,
+			    stdout);
+			start = (size_t)(dot - buf) + 1;
 		}
-		if (n > 0 && buf[n - 1] == '\n')
-			bol = 1;
 		fwrite(buf + start, 1, n - start, stdout);
+		prev = buf[n - 1];
 	}
 	if (fflush(stdout) == EOF || ferror(stdout))
 		return err_set(e, ERR_IO, "cannot write to stdout: %s",

@@ -13,12 +13,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "encode.h"
 #include "net.h"
 #include "tls.h"
 #include "dl.h"
@@ -75,7 +78,12 @@
 	X(gnutls_strerror) \
 	X(gnutls_transport_set_ptr) \
 	X(gnutls_transport_set_pull_function) \
-	X(gnutls_transport_set_push_function)
+	X(gnutls_transport_set_push_function) \
+	X(gnutls_transport_get_ptr) \
+	X(gnutls_session_set_verify_function) \
+	X(gnutls_certificate_set_x509_trust_mem) \
+	X(gnutls_x509_crt_get_raw_dn) \
+	X(gnutls_x509_crt_get_raw_issuer_dn)
 
 static struct {
 #define X(f) __typeof__(&f) f;
@@ -98,6 +106,23 @@ gnutls_load(struct err *e)
 	    sizeof(gt_names) / sizeof(gt_names[0]), &gt_loaded, e);
 }
 
+/*
+ * The system trust store, read lazily: the PEM bundle GnuTLS's own
+ * loader reads (the one configure found), held as text; only the CAs
+ * whose subject is the issuer or the subject of a certificate the
+ * server sent are decoded and trusted, just before the chain is
+ * verified.  Parsing all of them costs ~69 M instructions a run
+ * (doc/PERFORMANCE.md); the test for which ones are needed compares raw
+ * DER names, as GnuTLS's trust list does to find an issuer.
+ */
+struct lazy_store {
+	char	*pem;		/* the bundle, NUL-terminated; NULL: not lazy */
+	size_t	 len;
+	int	 loaded;	/* the matching CAs are in the credentials */
+	unsigned int status;	/* the verification's result */
+	int	 verified;	/* status is set */
+};
+
 struct tls {
 	gnutls_session_t			 session;
 	gnutls_certificate_credentials_t	 cred;
@@ -105,6 +130,7 @@ struct tls {
 	int64_t					 deadline;
 	int					 timed_out;
 	char					 hostname[256];
+	struct lazy_store			 store;
 };
 
 static ssize_t
@@ -158,8 +184,8 @@ tls_fail(struct tls *t, int rc, const char *what, struct err *e)
 static int
 tls_verify_error(struct tls *t, struct err *e)
 {
-	unsigned int status = gt.gnutls_session_get_verify_cert_status(
-	    t->session);
+	unsigned int status = t->store.verified ? t->store.status :
+	    gt.gnutls_session_get_verify_cert_status(t->session);
 	gnutls_certificate_type_t type =
 	    gt.gnutls_certificate_type_get(t->session);
 	gnutls_datum_t out = { NULL, 0 };
@@ -178,6 +204,274 @@ tls_verify_error(struct tls *t, struct err *e)
 	return err_set(e, ERR_TLS, "TLS certificate verification failed");
 }
 
+/* --- the system trust store, lazily --- */
+
+/*
+ * The bundle GnuTLS's system trust reads on Debian and its kin
+ * (--with-default-trust-store-file); where it is missing, GnuTLS's own
+ * loader runs.
+ */
+#ifndef SYSTEM_TRUST_FILE
+#define SYSTEM_TRUST_FILE	"/etc/ssl/certs/ca-certificates.crt"
+#endif
+
+static int	tls_client_cert(struct tls *, const struct tls_params *,
+		    struct err *);
+
+#define PEM_BEGIN	"-----BEGIN CERTIFICATE-----"
+#define PEM_END		"-----END CERTIFICATE-----"
+
+/*
+ * Read the bundle.  0 when it is there with certificates in it; -1 when
+ * there is none (GnuTLS's loader is used then), with store->pem set when
+ * the file is there but holds no certificate.
+ */
+static int
+lazy_open(struct lazy_store *st, const char *path)
+{
+	char buf[65536];
+	size_t cap = 0;
+	ssize_t n;
+	int fd;
+
+	if (path == NULL || *path == '\0' ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	for (;;) {
+		if ((n = read(fd, buf, sizeof(buf))) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (st->len + (size_t)n + 1 > cap) {
+			cap = (st->len + (size_t)n + 1) * 2;
+			st->pem = xrealloc(st->pem, cap);
+		}
+		memcpy(st->pem + st->len, buf, (size_t)n);
+		st->len += (size_t)n;
+	}
+	close(fd);
+	if (n == -1) {
+		free(st->pem);
+		st->pem = NULL;
+		st->len = 0;
+		return -1;
+	}
+	if (st->pem == NULL)
+		st->pem = xstrdup("");
+	st->pem[st->len] = '\0';
+	return memmem(st->pem, st->len, PEM_BEGIN, sizeof(PEM_BEGIN) - 1) !=
+	    NULL ? 0 : -1;
+}
+
+/* One DER header at p (end: lim): the tag, *len and the content's start. */
+static const unsigned char *
+der_next(const unsigned char *p, const unsigned char *lim, int *tag,
+    size_t *len)
+{
+	size_t n, k;
+
+	if (lim - p < 2)
+		return NULL;
+	*tag = p[0];
+	n = p[1];
+	p += 2;
+	if (n & 0x80) {
+		k = n & 0x7f;
+		if (k == 0 || k > 4 || (size_t)(lim - p) < k)
+			return NULL;
+		for (n = 0; k > 0; k--)
+			n = n << 8 | *p++;
+	}
+	*len = n;
+	return p;
+}
+
+/*
+ * The subject Name of a DER certificate (its header included): walk
+ * Certificate, tbsCertificate, [0] version, serial, signature, issuer,
+ * validity.  Returns NULL when der is too short or not a certificate.
+ */
+static const unsigned char *
+der_subject(const unsigned char *der, size_t size, size_t *slen)
+{
+	const unsigned char *p = der, *lim = der + size, *c;
+	size_t len;
+	int tag, i;
+
+	if ((p = der_next(p, lim, &tag, &len)) == NULL || tag != 0x30 ||
+	    (p = der_next(p, lim, &tag, &len)) == NULL || tag != 0x30)
+		return NULL;
+	for (i = 0; i < 6; i++) {
+		c = p;
+		if ((p = der_next(p, lim, &tag, &len)) == NULL)
+			return NULL;
+		if (i == 0 && tag != 0xa0)
+			i++;	/* no version field (v1) */
+		if (i == 5) {
+			if (tag != 0x30 || len > (size_t)(lim - p))
+				return NULL;
+			*slen = (size_t)(p - c) + len;
+			return c;
+		}
+		if (len > (size_t)(lim - p))
+			return NULL;
+		p += len;
+	}
+	return NULL;
+}
+
+/* Decode one PEM body (base64 between the lines) into out, allocated. */
+static unsigned char *
+pem_decode(const char *b64, size_t len, size_t *outlen)
+{
+	unsigned char *out = xmalloc(len / 4 * 3 + 3);
+
+	if (b64_decode(b64, len, out, outlen) == -1) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Is name one of the n names in want? */
+static int
+name_wanted(const unsigned char *name, size_t len, const gnutls_datum_t *want,
+    size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (want[i].size == len && memcmp(want[i].data, name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The names to look for: the issuer and the subject of every
+ * certificate the server sent (an issuer to find the anchor; a subject
+ * because GnuTLS also cuts the chain at a certificate it trusts).
+ */
+static size_t
+lazy_names(struct tls *t, gnutls_datum_t *want, size_t max)
+{
+	const gnutls_datum_t *certs;
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t dn;
+	unsigned int n = 0, i;
+	size_t k = 0;
+
+	certs = gt.gnutls_certificate_get_peers(t->session, &n);
+	for (i = 0; certs != NULL && i < n && k + 2 <= max; i++) {
+		if (gt.gnutls_x509_crt_init(&crt) < 0)
+			continue;
+		if (gt.gnutls_x509_crt_import(crt, &certs[i],
+		    GNUTLS_X509_FMT_DER) == 0) {
+			/* Raw names point into crt: copy them. */
+			if (gt.gnutls_x509_crt_get_raw_issuer_dn(crt, &dn) == 0) {
+				want[k].data = xmalloc(dn.size ? dn.size : 1);
+				memcpy(want[k].data, dn.data, dn.size);
+				want[k++].size = dn.size;
+				(*gt.gnutls_free)(dn.data);
+			}
+			if (gt.gnutls_x509_crt_get_raw_dn(crt, &dn) == 0) {
+				want[k].data = xmalloc(dn.size ? dn.size : 1);
+				memcpy(want[k].data, dn.data, dn.size);
+				want[k++].size = dn.size;
+				(*gt.gnutls_free)(dn.data);
+			}
+		}
+		gt.gnutls_x509_crt_deinit(crt);
+	}
+	return k;
+}
+
+/*
+ * The end of the first n lines of [p, lim), or lim: where to stop
+ * decoding a PEM body when only its start is needed.
+ */
+static const char *
+pem_lines(const char *p, const char *lim, int n)
+{
+	const char *nl;
+
+	for (; n > 0 && p < lim; n--) {
+		if ((nl = memchr(p, '\n', (size_t)(lim - p))) == NULL)
+			return lim;
+		p = nl + 1;
+	}
+	return p;
+}
+
+/*
+ * Trust the bundle's CAs the server's chain may need.  Each PEM block
+ * is decoded only up to its subject when that is enough: the first 8
+ * lines of 64 characters are 384 bytes of DER, past the subject of
+ * nearly every CA; the rest are decoded whole.  Base64 has no '-': the
+ * first one after a BEGIN line starts the END line.
+ */
+static void
+lazy_load(struct tls *t)
+{
+	struct lazy_store *st = &t->store;
+	gnutls_datum_t want[32], der;
+	const char *b, *body, *end, *lim, *cut;
+	const unsigned char *subj;
+	unsigned char *bin;
+	size_t nwant, blen, slen, i;
+
+	if (st->pem == NULL || st->loaded)
+		return;
+	st->loaded = 1;
+	nwant = lazy_names(t, want, sizeof(want) / sizeof(want[0]));
+	lim = st->pem + st->len;
+	for (b = st->pem; nwant > 0 && (b = memmem(b, (size_t)(lim - b),
+	    PEM_BEGIN, sizeof(PEM_BEGIN) - 1)) != NULL; b = end) {
+		body = b + sizeof(PEM_BEGIN) - 1;
+		if ((end = memchr(body, '-', (size_t)(lim - body))) == NULL)
+			break;
+		if ((size_t)(lim - end) < sizeof(PEM_END) - 1 ||
+		    memcmp(end, PEM_END, sizeof(PEM_END) - 1) != 0)
+			continue;	/* not a certificate: on to the next */
+		cut = pem_lines(body, end, 9);	/* the BEGIN line's end too */
+		bin = pem_decode(body, (size_t)(cut - body), &blen);
+		subj = bin ? der_subject(bin, blen, &slen) : NULL;
+		if (subj == NULL && cut < end) {
+			free(bin);
+			bin = pem_decode(body, (size_t)(end - body), &blen);
+			subj = bin ? der_subject(bin, blen, &slen) : NULL;
+		}
+		if (subj != NULL && name_wanted(subj, slen, want, nwant)) {
+			/* Whole, as GnuTLS's loader would take it. */
+			der.data = (unsigned char *)(uintptr_t)b;
+			der.size = (unsigned int)(end + sizeof(PEM_END) - 1 - b);
+			(void)gt.gnutls_certificate_set_x509_trust_mem(t->cred,
+			    &der, GNUTLS_X509_FMT_PEM);
+		}
+		free(bin);
+	}
+	for (i = 0; i < nwant; i++)
+		free(want[i].data);
+}
+
+/*
+ * The session's verify function in lazy mode: what
+ * gnutls_session_set_verify_cert would do, with the trust filled first.
+ */
+static int
+lazy_verify(gnutls_session_t session)
+{
+	struct tls *t = gt.gnutls_transport_get_ptr(session);
+
+	lazy_load(t);
+	t->store.verified = 1;
+	t->store.status = 0;
+	if (gt.gnutls_certificate_verify_peers3(session, t->hostname,
+	    &t->store.status) < 0)
+		return GNUTLS_E_CERTIFICATE_ERROR;
+	return t->store.status != 0 ?
+	    GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR : 0;
+}
+
 static int
 tls_credentials(struct tls *t, const struct tls_params *p, struct err *e)
 {
@@ -194,12 +488,26 @@ tls_credentials(struct tls *t, const struct tls_params *p, struct err *e)
 			    "no certificates in it" : gt.gnutls_strerror(rc));
 	} else if (p->certcheck && p->fingerprint == NULL) {
 		/* Only when it will be used: the store is costly to parse. */
+		if (lazy_open(&t->store, SYSTEM_TRUST_FILE) == 0)
+			return tls_client_cert(t, p, e);
+		if (t->store.pem != NULL)
+			return err_set(e, ERR_TLS, "cannot load the system "
+			    "trust store: it is empty");
 		rc = gt.gnutls_certificate_set_x509_system_trust(t->cred);
 		if (rc <= 0)
 			return err_set(e, ERR_TLS, "cannot load the system "
 			    "trust store: %s", rc == 0 ? "it is empty" :
 			    gt.gnutls_strerror(rc));
 	}
+	return tls_client_cert(t, p, e);
+}
+
+/* CRLs and the client certificate, when there are any. */
+static int
+tls_client_cert(struct tls *t, const struct tls_params *p, struct err *e)
+{
+	int rc;
+
 	if (p->crl_file != NULL && (rc =
 	    gt.gnutls_certificate_set_x509_crl_file(t->cred, p->crl_file,
 	    GNUTLS_X509_FMT_PEM)) < 0)
@@ -213,6 +521,10 @@ tls_credentials(struct tls *t, const struct tls_params *p, struct err *e)
 		    "'%s': %s", p->cert_file, gt.gnutls_strerror(rc));
 	return 0;
 }
+
+#define DEFAULT_GROUPS	"-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:" \
+	"+GROUP-SECP384R1:+GROUP-SECP521R1:+GROUP-X448:+GROUP-FFDHE2048:" \
+	"+GROUP-FFDHE3072:+GROUP-FFDHE4096:+GROUP-FFDHE6144:+GROUP-FFDHE8192"
 
 /*
  * The priority string: the user's (or GnuTLS's NORMAL), with the
@@ -234,8 +546,13 @@ tls_priority(struct tls *t, const struct tls_params *p, struct err *e)
 	int rc;
 
 	if (p->priorities == NULL) {
-		/* NORMAL, with exactly the versions from min_version up. */
-		n = (size_t)snprintf(prio, sizeof(prio), "NORMAL:-VERS-ALL");
+		/*
+		 * NORMAL, with exactly the versions from min_version up, and
+		 * its key exchange groups with X25519 first: the one key
+		 * share sent (GNUTLS_KEY_SHARE_TOP) is then the cheapest.
+		 */
+		n = (size_t)snprintf(prio, sizeof(prio), "NORMAL:%s:-VERS-ALL",
+		    DEFAULT_GROUPS);
 		for (i = 0; i < sizeof(vers) / sizeof(vers[0]) &&
 		    n < sizeof(prio); i++)
 			if (vers[i].v >= p->min_version)
@@ -270,7 +587,13 @@ tls_setup(struct tls *t, const struct tls_params *p, struct err *e)
 
 	if (tls_credentials(t, p, e) == -1)
 		return -1;
-	if ((rc = gt.gnutls_init(&t->session, GNUTLS_CLIENT)) < 0)
+	/*
+	 * One key share, for the first group of the priorities, not two
+	 * (GnuTLS's default): one key generation fewer per handshake; a
+	 * server that wants another group asks for it (HelloRetryRequest).
+	 */
+	if ((rc = gt.gnutls_init(&t->session, GNUTLS_CLIENT |
+	    GNUTLS_KEY_SHARE_TOP)) < 0)
 		return err_set(e, ERR_TLS, "TLS: %s", gt.gnutls_strerror(rc));
 	if (tls_priority(t, p, e) == -1)
 		return -1;
@@ -287,9 +610,15 @@ tls_setup(struct tls *t, const struct tls_params *p, struct err *e)
 	 * replaces all of that; tls_certcheck = off skips it (the driver
 	 * warns about that on every use).
 	 */
-	if (p->fingerprint == NULL && p->certcheck && !p->report_only)
-		gt.gnutls_session_set_verify_cert(t->session, p->hostname, 0);
 	snprintf(t->hostname, sizeof(t->hostname), "%s", p->hostname);
+	if (p->fingerprint == NULL && p->certcheck && !p->report_only) {
+		if (t->store.pem != NULL)
+			gt.gnutls_session_set_verify_function(t->session,
+			    lazy_verify);
+		else
+			gt.gnutls_session_set_verify_cert(t->session,
+			    p->hostname, 0);
+	}
 	if (p->session != NULL && p->session_len > 0)
 		gt.gnutls_session_set_data(t->session, p->session,
 		    p->session_len);
@@ -353,6 +682,7 @@ tls_verification(struct tls *t, char *buf, size_t size)
 	gnutls_datum_t out = { NULL, 0 };
 	unsigned int status = 0;
 
+	lazy_load(t);
 	if (gt.gnutls_certificate_verify_peers3(t->session, t->hostname,
 	    &status) < 0) {
 		snprintf(buf, size, "could not verify");
@@ -469,6 +799,7 @@ tls_verify_now(struct tls *t, struct err *e)
 	unsigned int status = 0;
 	gnutls_datum_t out = { NULL, 0 };
 
+	lazy_load(t);
 	if (gt.gnutls_certificate_verify_peers3(t->session, t->hostname,
 	    &status) < 0)
 		return err_set(e, ERR_TLS, "TLS certificate verification "
@@ -591,5 +922,6 @@ tls_free(struct tls *t, int64_t deadline)
 	}
 	if (t->cred != NULL)
 		gt.gnutls_certificate_free_credentials(t->cred);
+	free(t->store.pem);
 	free(t);
 }

@@ -87,6 +87,53 @@ EOF
 	assert_same_file "$EXP" "$(last_eml srv)"
 }
 
+@test "a body of many 64 KiB blocks: every line ending, dot and late 8-bit byte as if read line by line" {
+	# Lines of every kind (LF, CRLF, CR...CRLF, bare CR, leading dots,
+	# empty) across block boundaries, one 8-bit byte only near the end;
+	# the expected text comes from the rules, not from envoi.
+	"$PY" - "$MSG" "$EXP" <<'PYEOF'
+import random, re, sys
+rnd = random.Random(7)
+head = (b"From: alice@example.org\nTo: bob@example.org\nSubject: blocks\n"
+        b"Date: Mon, 01 Jan 2024 00:00:00 +0000\nMessage-ID: <blk@example.org>\n\n")
+kinds = [b"\n", b"\r\n", b"\r\r\n", b"\r"]
+body = []
+for i in range(20000):
+    line = rnd.choice([b"", b".", b"..", b".x", b"x" * rnd.randint(1, 120)])
+    body.append(line + rnd.choice(kinds))
+body.append(b"caf\xc3\xa9\n.\nlast without newline")
+body = b"".join(body)
+open(sys.argv[1], "wb").write(head + body)
+# A line ends at CR...CRLF, LF, or a CR not before those; out: CRLF.
+lines = re.split(rb"\r*\n|\r", body)
+exp = head.replace(b"\n", b"\r\n") + b"".join(l + b"\r\n" for l in lines)
+open(sys.argv[2], "wb").write(exp)
+PYEOF
+	send -i bob@example.org
+	assert_status 0
+	assert_same_file "$EXP" "$(last_eml srv)"
+	grep -q '^[0-9]* MAIL FROM:<[^>]*> .*BODY=8BITMIME' "$(transcript srv)"
+}
+
+@test "--dry-run undoes the dot-stuffing, a stuffed pair split between two blocks included" {
+	# Lines "..", stuffed to "...\r\n" (5 bytes): one of five header
+	# lengths puts a block edge (256 KiB) between the first two dots.
+	local pad
+	for pad in "" x xx xxx xxxx; do
+		"$PY" - "$MSG" "$EXP" "$pad" <<'PYEOF'
+import sys
+head = ("From: alice@example.org\nTo: bob@example.org\nSubject: dots%s\n"
+        "Date: Mon, 01 Jan 2024 00:00:00 +0000\n"
+        "Message-ID: <dry@example.org>\n\n" % sys.argv[3]).encode()
+body = b"..\n" * 120000 + b".x\n.\nend\n"
+open(sys.argv[1], "wb").write(head + body)
+open(sys.argv[2], "wb").write((head + body).replace(b"\n", b"\r\n"))
+PYEOF
+		envoi -C "$CFG" --dry-run -i bob@example.org <"$MSG" >"$MSG.out"
+		assert_same_file "$EXP" "$MSG.out"
+	done
+}
+
 @test "8-bit body bytes arrive unchanged" {
 	printf 'From: alice@example.org\nTo: bob@example.org\nSubject: 8bit\nDate: Mon, 01 Jan 2024 00:00:00 +0000\nMessage-ID: <8bit@example.org>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nGr\xc3\xbc\xc3\x9fe, \xe2\x82\xac\nlatin1 \xe9\xff\x80\n\ttab\x7f\x01\n' >"$MSG"
 	to_crlf "$MSG" "$EXP"

@@ -8,10 +8,11 @@ load lib/common
 load lib/compose
 
 # peak RSS limit for envoi's process tree (the composer is a child), KB
-# The attachment here is of no type envoi knows by its signature, so
-# libmagic classifies it, and libmagic's database alone is about 8 MB
-# resident; a recognised or typed attachment peaks near 2 MB (see the
-# next test).  What must not happen is growth with the attachment's size.
+# The small attachments here are of no type envoi knows by signature or
+# name, so libmagic classifies them, and libmagic's database alone is
+# about 8 MB resident; a recognised or typed attachment, or one over 4 MiB,
+# peaks near 2 MB (see the next test).  What must not happen is growth
+# with the attachment's size.
 RSS_LIMIT_KB=${RSS_LIMIT_KB:-14336}
 RSS_TYPED_LIMIT_KB=${RSS_TYPED_LIMIT_KB:-6144}
 # allowed growth from a 1 MB attachment to the 200 MB one, KB
@@ -240,6 +241,39 @@ for p, (name, ctype, cte, cs) in zip(leaves[1:], want):
         eq(data(p), orig, name + " content")
     else:
         text_eq(data(p), orig, name + " content")
+PY
+}
+
+@test "binary types: signature, then the extension, then libmagic only up to 4 MiB" {
+	command -v file >/dev/null || skip "no file(1) to say what libmagic finds"
+	local d="$BATS_TEST_TMPDIR/types" rc=0
+	mkdir -p "$d"
+	cp /bin/true "$d/prog"
+	cp /bin/true "$d/bigprog"
+	head -c $((5 * 1024 * 1024)) /dev/zero >>"$d/bigprog"
+	head -c 5000 /dev/urandom >"$d/pkg.deb"
+	printf 'From: a@b\n\nNUL\0\n' >"$d/raw.eml"
+	local magic
+	magic=$(file -b --mime-type "$d/prog")
+	[ "$(file -b --mime-type "$d/bigprog")" = "$magic" ]
+	std_config srv starttls
+	envoi -C "$CFG" --dry-run -s types -A "$d/prog" -A "$d/bigprog" \
+		-A "$d/pkg.deb" -A "$d/raw.eml" bob@example.org </dev/null \
+		>"$d/out.eml" || rc=$?
+	[ "$rc" -eq 0 ]
+	MAGIC="$magic" mimecheck "$d/out.eml" "$d" <<'PY'
+import os
+want = [("prog", os.environ["MAGIC"]),
+        ("bigprog", "application/octet-stream"),
+        ("pkg.deb", "application/vnd.debian.binary-package")]
+eq(len(leaves), 5, "number of parts")
+for p, (name, ctype) in zip(leaves[1:], want):
+    eq(p.get_filename(), name, "name")
+    eq(p.get_content_type(), ctype, name + " type")
+    eq(data(p), readf(os.path.join(args[0], name)), name + " content")
+eq(leaves[4].get_filename(), "raw.eml", "name")
+if leaves[4].get_content_type().startswith("message/"):
+    raise SystemExit("binary raw.eml was given a message type")
 PY
 }
 

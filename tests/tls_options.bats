@@ -24,11 +24,13 @@ setup_file() {
 	launch_server clientreq "${a[@]}" --client-ca "$PKI/ca.pem"
 	launch_server clientopt "${a[@]}" --client-ca "$PKI/ca.pem" --client-cert-optional
 	launch_server tls12 "${a[@]}" --tls-max 1.2
+	# one key exchange group, not the X25519 envoi sends a share for
+	launch_server p384 "${a[@]}" --curve secp384r1
 	# TLS 1.0 and 1.1 only (the server lowers OpenSSL's security level)
 	launch_server tls11 --starttls --user "$AUTH_USER" --password "$AUTH_PASS" \
 		--tls-min 1.0 --tls-max 1.1
 	local s
-	for s in srv untrusted wrongname clientreq clientopt tls12 tls11; do
+	for s in srv untrusted wrongname clientreq clientopt tls12 tls11 p384; do
 		wait_server "$s"
 	done
 }
@@ -128,6 +130,16 @@ cfg_line() { grep -n "^ *$1 = " "$CFG" | cut -d: -f1; }
 
 # ---------------------------------------------------------------------------
 # tls_fingerprint
+
+@test "a server that takes only P-384 asks for it (HelloRetryRequest) and gets the message, TLS 1.3 and 1.2" {
+	std_config p384 starttls tls_session_cache=false
+	send bob@example.org
+	assert_status 0
+	std_config p384 tls tls_session_cache=false tls_priorities="NORMAL:-VERS-TLS1.3"
+	send bob@example.org
+	assert_status 0
+	[ "$(msg_count p384)" -eq 2 ]
+}
 
 @test "tls_fingerprint: the right pin delivers, with no trust file and a certificate from an unknown CA" {
 	local fp

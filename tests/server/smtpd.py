@@ -1102,6 +1102,8 @@ def tls_context(args):
             ctx.maximum_version = TLS_VERSIONS[args.tls_max]
     if args.tls_min in ("1.0", "1.1") or args.tls_max in ("1.0", "1.1"):
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    if args.curve:  # the only key exchange group (TLS 1.3 too)
+        ctx.set_ecdh_curve(args.curve)
     if args.client_ca:
         ctx.load_verify_locations(cafile=args.client_ca)
         ctx.verify_mode = (ssl.CERT_OPTIONAL if args.client_cert_optional
@@ -1131,6 +1133,7 @@ def parse_args(argv):
     p.add_argument("--tls", action="store_true")
     p.add_argument("--tls-min", choices=sorted(TLS_VERSIONS))
     p.add_argument("--tls-max", choices=sorted(TLS_VERSIONS))
+    p.add_argument("--curve")
     p.add_argument("--client-ca")
     p.add_argument("--client-cert-optional", action="store_true")
     p.add_argument("--oauth-tokens")
