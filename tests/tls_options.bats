@@ -739,3 +739,73 @@ fresh_cache() {
 	[[ $stderr == *"EXTERNAL"* ]]
 	[ "$(msg_count clientopt)" -eq 0 ]
 }
+
+# ---------------------------------------------------------------------------
+# OCSP stapling: a stapled response is checked when the server sends one.
+# The responses are signed by the test CA with openssl ocsp; the server is
+# GnuTLS's gnutls-serv (implicit TLS, echo mode: it never greets, so a
+# handshake that passes ends in a greeting timeout, exit 75).
+
+# ocsp_response STATUS OUT: a response for server.pem, V (good) or R
+# (revoked), signed by the test CA, valid for a week
+ocsp_response() {
+	local st=$1 out=$2 d="$BATS_TEST_TMPDIR/ocsp" serial exp rev
+	mkdir -p "$d"
+	serial=$(openssl x509 -in "$PKI/server.pem" -noout -serial | cut -d= -f2)
+	exp=$(date -u -d '+30 days' +%y%m%d%H%M%SZ)
+	rev=""
+	[ "$st" = R ] && rev=$(date -u -d '-1 hour' +%y%m%d%H%M%SZ)
+	printf '%s\t%s\t%s\t%s\tunknown\t/CN=localhost\n' "$st" "$exp" "$rev" \
+		"$serial" >"$d/index"
+	: >"$d/index.attr"
+	openssl ocsp -index "$d/index" -rsigner "$PKI/ca.pem" -rkey "$PKI/ca.key" \
+		-CA "$PKI/ca.pem" -issuer "$PKI/ca.pem" -cert "$PKI/server.pem" \
+		-respout "$out" -ndays 7 -no_nonce >/dev/null 2>&1
+	[ -s "$out" ]
+}
+
+# stapling_server RESPONSE: gnutls-serv on a free port sending RESPONSE;
+# sets OCSP_PORT and OCSP_PID (stopped by teardown)
+stapling_server() {
+	local i
+	OCSP_PORT=$(free_port)
+	gnutls-serv --x509certfile "$PKI/server.pem" --x509keyfile "$PKI/server.key" \
+		--ocsp-response "$1" --ignore-ocsp-response-errors \
+		--port "$OCSP_PORT" --echo >"$BATS_TEST_TMPDIR/gnutls-serv.log" 2>&1 </dev/null &
+	OCSP_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		"$PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()' \
+			"$OCSP_PORT" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "gnutls-serv did not start:" >&2
+	cat "$BATS_TEST_TMPDIR/gnutls-serv.log" >&2
+	return 1
+}
+
+teardown() {
+	if [ -n "${OCSP_PID-}" ]; then
+		kill "$OCSP_PID" 2>/dev/null || true
+		wait "$OCSP_PID" 2>/dev/null || true
+	fi
+}
+
+@test "OCSP stapling: a stapled 'revoked' response fails the handshake (exit 69), nothing sent" {
+	ocsp_response R "$BATS_TEST_TMPDIR/revoked.der"
+	stapling_server "$BATS_TEST_TMPDIR/revoked.der"
+	std_config srv tls port="$OCSP_PORT" timeout=3
+	send bob@example.org
+	assert_status 69
+	assert_error_line
+	[[ $stderr == *"TLS handshake"*"revoked"* ]]
+}
+
+@test "OCSP stapling: a stapled 'good' response passes the handshake (then the echo server never greets)" {
+	ocsp_response V "$BATS_TEST_TMPDIR/good.der"
+	stapling_server "$BATS_TEST_TMPDIR/good.der"
+	std_config srv tls port="$OCSP_PORT" timeout=2
+	send bob@example.org
+	assert_status 75
+	[[ $stderr == *"(greeting)"* ]]
+	[[ $stderr != *"revoked"* ]]
+}
