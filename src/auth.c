@@ -26,6 +26,7 @@
 #include <gsasl.h>
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +51,11 @@
 	X(gsasl_finish) \
 	X(gsasl_free) \
 	X(gsasl_init) \
+	X(gsasl_property_fast) \
 	X(gsasl_property_set) \
 	X(gsasl_session_hook_get) \
 	X(gsasl_session_hook_set) \
-	X(gsasl_step64) \
+	X(gsasl_step) \
 	X(gsasl_strerror)
 
 static struct {
@@ -478,22 +480,40 @@ bearer_error(struct auth *a, const char *in, char **out)
 int
 auth_step(struct auth *a, const char *in, char **out, struct err *e)
 {
+	unsigned char *raw;
 	char *o = NULL;
+	size_t len, rawlen, olen = 0;
 	int rc;
 
 	*out = NULL;
 	if (a->bearer != NULL)
 		return in == NULL ? bearer_initial(a, out, e) :
 		    bearer_error(a, in, out);
-	rc = gs.gsasl_step64(a->session, in ? in : "", &o);
+	/*
+	 * The base64 is done here, not by gsasl_step64, which frees the
+	 * raw response (a PLAIN response is the password) without
+	 * clearing it.
+	 */
+	len = in != NULL ? strlen(in) : 0;
+	raw = xmalloc(len / 4 * 3 + 1);
+	if (b64_decode(in != NULL ? in : "", len, raw, &rawlen) == -1) {
+		free(raw);
+		return err_set(e, ERR_PROTOCOL, "the server's SASL challenge "
+		    "is not base64");
+	}
+	rc = gs.gsasl_step(a->session, (const char *)raw, rawlen, &o, &olen);
+	wipe(raw, rawlen);
+	free(raw);
 	if (rc != GSASL_OK && rc != GSASL_NEEDS_MORE) {
-		if (o != NULL)
+		if (o != NULL) {
+			wipe(o, olen);
 			gs.gsasl_free(o);
+		}
 		return err_set(e, ERR_AUTH, "SASL: %s", gs.gsasl_strerror(rc));
 	}
-	*out = xstrdup(o ? o : "");
+	*out = b64_line_of(o != NULL ? o : "", o != NULL ? olen : 0);
 	if (o != NULL) {
-		wipe(o, strlen(o));
+		wipe(o, olen);
 		gs.gsasl_free(o);
 	}
 	return rc == GSASL_NEEDS_MORE ? 1 : 0;
@@ -508,8 +528,24 @@ auth_detail(const struct auth *a)
 void
 auth_free(struct auth *a)
 {
+	static const Gsasl_property secrets[] = {
+		GSASL_PASSWORD, GSASL_SCRAM_SALTED_PASSWORD
+	};
+	const char *v;
+	size_t i;
+
 	if (a == NULL)
 		return;
+	/*
+	 * libgsasl keeps its own copies of the password and of what SCRAM
+	 * derives from it, and frees them without clearing: clear them
+	 * first, so that no copy of a secret outlives the exchange.
+	 */
+	for (i = 0; a->session != NULL && i < sizeof(secrets) /
+	    sizeof(secrets[0]); i++)
+		if ((v = gs.gsasl_property_fast(a->session, secrets[i])) !=
+		    NULL)
+			wipe((char *)(uintptr_t)v, strlen(v));
 	if (a->session != NULL)
 		gs.gsasl_finish(a->session);
 	if (a->ctx != NULL)
