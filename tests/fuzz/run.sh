@@ -5,9 +5,9 @@
 #	tests/fuzz/run.sh [-s SECONDS] [-j JOBS] [-b BINDIR] [-B BUILDDIR]
 #	    [-c CORPUS] [-o CRASHDIR] [TARGET...]
 #
-# Each target (addr, message, reply, config, aliases, envelope, encode;
-# all of them by default) runs for SECONDS (default $FUZZ_SECONDS, else
-# 60) on a copy of CORPUS/TARGET (default: corpus/ next to this script)
+# Each target (addr, message, reply, config, aliases, envelope, encode,
+# netrc, json; all of them by default) runs for SECONDS (default
+# $FUZZ_SECONDS, else 60) on a copy of CORPUS/TARGET (default: corpus/ next to this script)
 # in a temporary directory, so the checked-in seeds never change.  What
 # a failing target leaves (crash-*, leak-*, timeout-*, oom-*) is copied
 # to CRASHDIR/TARGET (default: crashes/ next to the bin/ directory the
@@ -29,7 +29,7 @@ bindir=
 builddir=${FUZZ_BUILDDIR:-}
 corpus=$here/corpus
 crashes=
-all="addr message reply config aliases envelope encode"
+all="addr message reply config aliases envelope encode netrc json"
 
 usage() {
 	sed -n '4,6p' "$0" | sed 's/^#//' >&2
