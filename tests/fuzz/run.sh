@@ -7,8 +7,9 @@
 #
 # Each target (addr, message, reply, config, aliases, envelope, encode,
 # netrc, json; all of them by default) runs for SECONDS (default
-# $FUZZ_SECONDS, else 60) on a copy of CORPUS/TARGET (default: corpus/ next to this script)
-# in a temporary directory, so the checked-in seeds never change.  What
+# $FUZZ_SECONDS, else 60) on a copy of CORPUS/TARGET (default: corpus/
+# next to this script) in a temporary directory, so the checked-in seeds
+# never change.  What
 # a failing target leaves (crash-*, leak-*, timeout-*, oom-*) is copied
 # to CRASHDIR/TARGET (default: crashes/ next to the bin/ directory the
 # targets run from, so a build outside the source tree never writes into
