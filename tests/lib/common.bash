@@ -512,6 +512,14 @@ assert_starttls_order() {
 	fi
 }
 
+# sanitized: envoi is built with AddressSanitizer (or run with ASAN_OPTIONS):
+# its memory use means nothing then, and LeakSanitizer cannot run under the
+# ptrace that maxrss.py uses
+sanitized() {
+	[ -n "${ASAN_OPTIONS-}" ] && return 0
+	ldd "$ENVOI" 2>/dev/null | grep -Eq 'lib(a|l|t)san'
+}
+
 # free_port: a loopback TCP port that nothing listens on (just closed)
 free_port() {
 	"$PY" -c '

@@ -53,10 +53,3 @@ assert_stderr_has() {
 		return 1
 	fi
 }
-
-# sanitized: envoi built with a sanitizer (its memory use means nothing and
-# LeakSanitizer cannot run under ptrace)
-sanitized() {
-	[ -n "${ASAN_OPTIONS-}" ] && return 0
-	ldd "$ENVOI" 2>/dev/null | grep -Eq 'lib(a|l|t)san'
-}
