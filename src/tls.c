@@ -207,12 +207,15 @@ tls_verify_error(struct tls *t, struct err *e)
 /* --- the system trust store, lazily --- */
 
 /*
- * The bundle GnuTLS's system trust reads on Debian and its kin
- * (--with-default-trust-store-file); where it is missing, GnuTLS's own
- * loader runs.
+ * SYSTEM_TRUST_FILE is the bundle GnuTLS's system trust reads, as
+ * configure found it in the library (--with-default-trust-store-file).
+ * Without it (a GnuTLS whose system trust is p11-kit, which can also
+ * distrust), or when the file is missing, GnuTLS's own loader runs.
  */
-#ifndef SYSTEM_TRUST_FILE
-#define SYSTEM_TRUST_FILE	"/etc/ssl/certs/ca-certificates.crt"
+#ifdef SYSTEM_TRUST_FILE
+static const char *const system_trust_file = SYSTEM_TRUST_FILE;
+#else
+static const char *const system_trust_file = NULL;
 #endif
 
 static int	tls_client_cert(struct tls *, const struct tls_params *,
@@ -488,7 +491,8 @@ tls_credentials(struct tls *t, const struct tls_params *p, struct err *e)
 			    "no certificates in it" : gt.gnutls_strerror(rc));
 	} else if (p->certcheck && p->fingerprint == NULL) {
 		/* Only when it will be used: the store is costly to parse. */
-		if (lazy_open(&t->store, SYSTEM_TRUST_FILE) == 0)
+		if (system_trust_file != NULL &&
+		    lazy_open(&t->store, system_trust_file) == 0)
 			return tls_client_cert(t, p, e);
 		if (t->store.pem != NULL)
 			return err_set(e, ERR_TLS, "cannot load the system "
