@@ -200,7 +200,8 @@ netrc_read(const char *path, char **text, size_t *len, mode_t *mode,
 	char *buf;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	/* O_NONBLOCK: a FIFO there must not hang us; it is refused below. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			return 0;
 		return err_set(e, ERR_CONFIG, "cannot read '%s': %s", path,
@@ -214,8 +215,20 @@ netrc_read(const char *path, char **text, size_t *len, mode_t *mode,
 	}
 	buf = xmalloc((size_t)st.st_size + 1);
 	while (got < (size_t)st.st_size &&
-	    (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
+	    (n = read(fd, buf + got, (size_t)st.st_size - got)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			/* Half a file could match the wrong entry. */
+			n = errno;
+			close(fd);
+			wipe(buf, got);
+			free(buf);
+			return err_set(e, ERR_CONFIG, "cannot read '%s': %s",
+			    path, strerror((int)n));
+		}
 		got += (size_t)n;
+	}
 	close(fd);
 	buf[got] = '\0';
 	*text = buf;

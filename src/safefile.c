@@ -48,9 +48,16 @@ safefile_open(const char *path, const char *what, struct err *e)
 	FILE *fp;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	/*
+	 * O_NONBLOCK: a FIFO planted there must not hang the open; reads
+	 * block again after it (a <(...) that is still writing is fine).
+	 */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1) {
 		err_set(e, ERR_CONFIG, "cannot read %s '%s': %s", what, path,
 		    strerror(errno));
+		if (fd != -1)
+			close(fd);
 		return NULL;
 	}
 	if (safefile_check(fd, path, what, e) == -1) {

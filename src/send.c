@@ -850,8 +850,12 @@ send_session(struct send_ctx *ctx, const struct account *a, struct err *e)
 		}
 		if (session_open_host(ctx, a, i, e) == 0)
 			break;
-		/* Only what another host may not share: not a refusal. */
-		if (e->kind != ERR_TEMP && e->kind != ERR_NOHOST)
+		/*
+		 * Only what another host may not share: a temporary failure
+		 * (a refusal, a certificate or a login would be the same).
+		 */
+		if (err_class(e->kind) != ERR_CLASS_TEMP &&
+		    e->kind != ERR_NOHOST)
 			break;
 	}
 	if (ctx->session == NULL && cached && e->kind == ERR_AUTH) {

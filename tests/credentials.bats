@@ -324,6 +324,16 @@ default login $AUTH_USER password $AUTH_PASS"
 	assert_status 78
 }
 
+@test "netrc: a FIFO as \$NETRC is refused at once, not waited on: exit 78" {
+	local f="$BATS_TEST_TMPDIR/fifo-netrc"
+	mkfifo -m 600 "$f"
+	SECONDS=0
+	NETRC="$f" send
+	assert_status 78
+	[[ $stderr == *"$f"*"not a netrc file"* ]]
+	[ "$SECONDS" -lt 10 ]
+}
+
 @test "netrc: readable by group or others: refused, exit 78, chmod 600 named" {
 	netrc "machine 127.0.0.1 login $AUTH_USER password $AUTH_PASS"
 	chmod 0644 "$HOME/.netrc"

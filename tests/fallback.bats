@@ -74,6 +74,15 @@ EOC
 	[ "$(msg_count back)" -eq 1 ]
 }
 
+@test "fallback: a primary that does not speak SMTP (a protocol error) moves on to the backup" {
+	server_ctl prim greeting 'this is not an SMTP server'
+	fcfg "{\"127.0.0.1:$P\", \"127.0.0.1:$B\"}"
+	qsend bob@example.org
+	assert_status 0
+	[ "$(msg_count prim)" -eq 0 ]
+	[ "$(msg_count back)" -eq 1 ]
+}
+
 @test "fallback: the first host that works is used; later ones are not tried" {
 	fcfg "{\"127.0.0.1:$P\", \"127.0.0.1:$B\"}"
 	qsend bob@example.org

@@ -363,3 +363,13 @@ cfg_refused() {
 	[[ $stderr == *"'$al'"*"belongs to uid $(id -u nobody)"* ]]
 	[ "$(q_count)" -eq 0 ]
 }
+
+@test "a FIFO planted as the config file does not hang envoi: exit 78 within the time limit" {
+	rm -f "$CFG"
+	mkfifo -m 600 "$CFG"
+	SECONDS=0
+	run --separate-stderr timeout 20 "$ENVOI" -C "$CFG" bob@example.org <"$MSG"
+	[ "$status" -eq 78 ]
+	[ "$SECONDS" -lt 10 ]
+	[ "$(conn_count srv)" -eq 0 ]
+}
