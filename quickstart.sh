@@ -21,7 +21,7 @@ PACKAGES="gcc make autoconf automake pkg-config binutils libgnutls28-dev
 libgsasl-dev libconfuse-dev libmagic-dev libcurl4-gnutls-dev libmagic-mgc media-types bats
 python3 python3-aiosmtpd gnutls-bin mandoc valgrind git git-email
 libmailtools-perl s-nail mutt php-cli cron libsecret-1-dev gnome-keyring
-libsecret-tools dbus openssl"
+libsecret-tools dbus openssl krb5-kdc krb5-admin-server krb5-user python3-gssapi"
 
 top=$(cd "$(dirname "$0")" && pwd)
 cd "$top"

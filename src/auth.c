@@ -111,6 +111,7 @@ struct auth {
 	int			 plus;	/* a -PLUS mechanism: binds to TLS */
 	const char		*bearer;	/* a bearer mechanism, or NULL */
 	char			 detail[96];	/* from an error challenge */
+	char			 mech[32];	/* for errors */
 };
 
 static int
@@ -146,6 +147,36 @@ int
 auth_offered(const char *offered, const char *mech)
 {
 	return word_in(offered, mech);
+}
+
+/* Mechanisms that log in without a password: a certificate, a ticket. */
+static const char *const auth_secretless_mechs[] = { "EXTERNAL", "GSSAPI" };
+
+int
+auth_secretless(const char *list)
+{
+	const char *p = list;
+	size_t i, n, words = 0;
+
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		for (n = 0; p[n] && p[n] != ' ' && p[n] != ','; n++)
+			;
+		if (n == 0)
+			break;
+		for (i = 0; i < sizeof(auth_secretless_mechs) /
+		    sizeof(auth_secretless_mechs[0]); i++)
+			if (strlen(auth_secretless_mechs[i]) == n &&
+			    strncasecmp(p, auth_secretless_mechs[i], n) == 0)
+				break;
+		if (i == sizeof(auth_secretless_mechs) /
+		    sizeof(auth_secretless_mechs[0]))
+			return 0;
+		words++;
+		p += n;
+	}
+	return words > 0;
 }
 
 int
@@ -346,6 +377,7 @@ auth_start(const struct auth_params *p, const char *mech, struct err *e)
 		return NULL;
 	a = xcalloc(1, sizeof(*a));
 	a->params = p;
+	snprintf(a->mech, sizeof(a->mech), "%s", mech);
 	a->plus = strlen(mech) > 5 &&
 	    strcasecmp(mech + strlen(mech) - 5, "-PLUS") == 0;
 	if ((rc = gs.gsasl_init(&a->ctx)) != GSASL_OK) {
@@ -477,6 +509,19 @@ bearer_error(struct auth *a, const char *in, char **out)
 	return 0;
 }
 
+static int
+auth_step_error(const struct auth *a, int rc, struct err *e)
+{
+	/* libgsasl's text for it blames "malicious interactions". */
+	if (rc == GSASL_GSSAPI_INIT_SEC_CONTEXT_ERROR)
+		return err_set(e, ERR_AUTH, "SASL %s: no Kerberos credentials "
+		    "for smtp@%s (no ticket: run kinit; or the service is not "
+		    "in the realm)", a->mech, a->params->hostname ?
+		    a->params->hostname : "?");
+	return err_set(e, ERR_AUTH, "SASL %s: %s", a->mech,
+	    gs.gsasl_strerror(rc));
+}
+
 int
 auth_step(struct auth *a, const char *in, char **out, struct err *e)
 {
@@ -509,7 +554,7 @@ auth_step(struct auth *a, const char *in, char **out, struct err *e)
 			wipe(o, olen);
 			gs.gsasl_free(o);
 		}
-		return err_set(e, ERR_AUTH, "SASL: %s", gs.gsasl_strerror(rc));
+		return auth_step_error(a, rc, e);
 	}
 	*out = b64_line_of(o != NULL ? o : "", o != NULL ? olen : 0);
 	if (o != NULL) {

@@ -48,6 +48,12 @@ int		 auth_choose(const struct auth_params *, const char *offered,
 /* 1 when the server's AUTH list offers mech. */
 int		 auth_offered(const char *offered, const char *mech);
 
+/*
+ * 1 when every mechanism of an auth list logs in without a password
+ * (EXTERNAL, GSSAPI): no password is looked up for it.
+ */
+int		 auth_secretless(const char *list);
+
 /* 1 when the client speaks first (send an initial response). */
 int		 auth_client_first(const char *mech);
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "auth.h"
 #include "cred.h"
 #include "encode.h"
 #include "log.h"
@@ -100,9 +101,9 @@ resolve_password(struct send_ctx *ctx, const struct account *a,
 	struct cred_params cp;
 
 	*pw = NULL;
-	/* EXTERNAL alone logs in with the client certificate. */
+	/* A certificate (EXTERNAL) or a ticket (GSSAPI) needs no password. */
 	if (a->user == NULL || strcmp(a->auth, "off") == 0 ||
-	    strcasecmp(a->auth, "external") == 0)
+	    auth_secretless(a->auth))
 		return 0;
 	if (ctx->password == NULL ||
 	    strcmp(ctx->password_account, a->name) != 0) {

@@ -513,6 +513,26 @@ smtp_auth_run(struct smtp_session *s, struct auth *a, const char *mech,
 	return 0;
 }
 
+/*
+ * The mechanisms to try, or NULL not to log in.  Without a user, only
+ * the certificate (EXTERNAL) or a Kerberos ticket (GSSAPI, named by
+ * auth, never picked by "on") can log in.
+ */
+static const char *
+smtp_auth_mechs(const struct smtp_session *s, int client_cert)
+{
+	int on = strcasecmp(s->p->auth, "on") == 0;
+
+	if (s->p->user != NULL)
+		return s->p->auth;
+	if (!on && auth_offered(s->p->auth, "GSSAPI"))
+		return s->p->auth;
+	if (client_cert && auth_offered(s->caps.auth, "EXTERNAL") &&
+	    (on || auth_offered(s->p->auth, "EXTERNAL")))
+		return "EXTERNAL";
+	return NULL;
+}
+
 static int
 smtp_auth(struct smtp_session *s, struct err *e)
 {
@@ -525,16 +545,12 @@ smtp_auth(struct smtp_session *s, struct err *e)
 	ap.client_cert = s->tls != NULL && s->p->tls_opts.cert_file != NULL;
 	if (strcasecmp(s->p->auth, "off") == 0 || s->p->no_auth)
 		return 0;
-	/* Without a user, only the certificate can log in (EXTERNAL). */
-	if (s->p->user == NULL && (!ap.client_cert ||
-	    !auth_offered(s->caps.auth, "EXTERNAL") ||
-	    (strcasecmp(s->p->auth, "on") != 0 &&
-	    !auth_offered(s->p->auth, "EXTERNAL"))))
+	if ((ap.mechanisms = smtp_auth_mechs(s, ap.client_cert)) == NULL)
 		return 0;
 	if (s->caps.auth[0] == '\0')
 		return err_set(e, ERR_AUTH, "%s offers no authentication "
-		    "(AUTH), but a user is configured", s->p->host);
-	ap.mechanisms = s->p->user != NULL ? s->p->auth : "EXTERNAL";
+		    "(AUTH), but %s", s->p->host, s->p->user != NULL ?
+		    "a user is configured" : "auth names a mechanism");
 	ap.user = s->p->user;
 	ap.password = s->p->password;
 	ap.hostname = s->p->host;

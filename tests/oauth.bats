@@ -212,7 +212,7 @@ known_token() {
 	[ "$(stat -c %a "$(dirname "$CACHE")")" = 700 ]
 	[ "$(head -n 1 "$CACHE")" = "envoi-oauth2 1" ]
 	# the cached token is one the endpoint issued
-	grep -qxF "$(sed -n 3p "$CACHE")" "$TOKENS"
+	grep -qxF -e "$(sed -n 3p "$CACHE")" -- "$TOKENS"
 	send bob@example.org
 	assert_status 0
 	[ "$(calls)" -eq 1 ]

@@ -107,6 +107,11 @@ possible the exchange fails with reason "cb-not-supported").  A client
 that sends the "y" flag on a connection where -PLUS was advertised fails
 (RFC 5802 section 6, downgrade detection).
 
+GSSAPI (RFC 4752), when listed in control/auth-mechs: python3-gssapi
+accepts the client's Kerberos context with the keytab of KRB5_KTNAME
+(tests/lib/krb5.bash), offers no security layer, and records the
+initiator's principal as auth_user; events.log has its "principal".
+
 OAuth2 (--oauth-tokens FILE): OAUTHBEARER (RFC 7628) and XOAUTH2 can be
 advertised (control/auth-mechs) and are refused before TLS ("538").  The
 user must be --user and the bearer token one of the lines of FILE (read on
@@ -172,8 +177,8 @@ normal behaviour back):
   auth-mechs  the AUTH mechanisms to advertise, in this order, separated by
               spaces or lines, e.g. "SCRAM-SHA-256-PLUS SCRAM-SHA-256 PLAIN"
               (from PLAIN, LOGIN, SCRAM-SHA-1, SCRAM-SHA-256,
-              SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS, and with
-              --oauth-tokens OAUTHBEARER, XOAUTH2).  The -PLUS ones are
+              SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS, EXTERNAL, GSSAPI,
+              and with --oauth-tokens OAUTHBEARER, XOAUTH2).  The -PLUS ones are
               advertised only once TLS is active.  A mechanism not
               advertised is refused with "504 5.5.4 Unrecognized
               authentication type".  Without the file: PLAIN and LOGIN.
@@ -253,7 +258,8 @@ SCRAM_MECHS = {
     "SCRAM-SHA-256-PLUS": "sha256",
 }
 BEARER_MECHS = ("OAUTHBEARER", "XOAUTH2")
-KNOWN_MECHS = ("PLAIN", "LOGIN", "EXTERNAL") + tuple(SCRAM_MECHS) + BEARER_MECHS
+KNOWN_MECHS = (("PLAIN", "LOGIN", "EXTERNAL", "GSSAPI") + tuple(SCRAM_MECHS)
+               + BEARER_MECHS)
 # RFC 7628 3.2.2: the error a server sends as a challenge
 BEARER_ERROR = {"status": "invalid_token", "schemes": "bearer",
                 "scope": "https://mail.example/"}
@@ -547,11 +553,14 @@ class TestSMTP(SMTP):
 
     def __init__(self, state, listener, **kw):
         super().__init__(Handler(state), **kw)
-        if state.oauth_tokens:
-            # an AUTH line carries the whole token: allow 64 KB
-            self._strong_reader._limit = 64 * 1024
-            self.command_size_limits = collections.defaultdict(
-                lambda: SMTP.command_size_limit, AUTH=64 * 1024)
+        # RFC 4954 4: an AUTH line may hold 12288 octets (a Kerberos
+        # ticket in a GSSAPI initial response is longer than aiosmtpd's
+        # 512); with OAuth2 the whole token: allow 64 KB.
+        auth_limit = 64 * 1024 if state.oauth_tokens else 12288
+        self._strong_reader._limit = max(auth_limit,
+                                         self._strong_reader._limit)
+        self.command_size_limits = collections.defaultdict(
+            lambda: SMTP.command_size_limit, AUTH=auth_limit)
         self.state = state
         self.listener = listener
         self.conn_id = 0
@@ -747,6 +756,8 @@ class TestSMTP(SMTP):
             return await self.push("504 5.5.4 Unrecognized authentication type")
         if mech == "EXTERNAL" and offered is not None:
             return await self._external(words)
+        if mech == "GSSAPI" and offered is not None:
+            return await self._gssapi(words)
         if mech not in tuple(SCRAM_MECHS) + BEARER_MECHS or offered is None:
             result = await method(arg)
             if mech and self.session.authenticated and self.auth_mech is None:
@@ -831,6 +842,70 @@ class TestSMTP(SMTP):
         self.session.authenticated = True
         self.session.auth_data = cn
         self.auth_mech = "EXTERNAL"
+        return await self.push("235 2.7.0 Authentication successful")
+
+    async def _gssapi(self, words):
+        """AUTH GSSAPI (RFC 4752) with python3-gssapi, imported here so
+        the server runs without it: the security context tokens go in 334
+        challenges, then the server offers no security layer (wrapped
+        4 octets) and the client answers with its choice and authzid.
+        The keytab is the one of KRB5_KTNAME."""
+        if self.session.authenticated:
+            return await self.push("503 Already authenticated")
+        if len(words) > 2:
+            return await self.push("501 Too many values")
+        try:
+            import gssapi
+        except ImportError:
+            return await self.push("454 4.7.0 GSSAPI unavailable")
+        info = {"mech": "GSSAPI"}
+        if len(words) == 2:
+            try:
+                token = base64.b64decode(words[1], validate=True)
+            except binascii.Error:
+                return await self.push("501 5.5.2 bad base64")
+        else:
+            token = await self.challenge_auth(b"")
+            if token is MISSING:
+                return
+        ctx = gssapi.SecurityContext(usage="accept")
+        try:
+            for _ in range(8):
+                out = ctx.step(token)
+                if ctx.complete:
+                    break
+                token = await self.challenge_auth(out or b"")
+                if token is MISSING:
+                    return
+            if not ctx.complete:
+                raise ValueError("too many rounds")
+            if out:
+                # The client's reply to the last context token is empty.
+                if await self.challenge_auth(out) is MISSING:
+                    return
+            # Layer 1 (none), maximum message size 0xffffff.
+            offer = ctx.wrap(b"\x01\xff\xff\xff", False).message
+            answer = await self.challenge_auth(offer)
+            if answer is MISSING:
+                return
+            plain = ctx.unwrap(answer).message
+            if len(plain) < 4 or plain[0] != 1:
+                raise ValueError("security layer %r" % plain[:1])
+            authzid = plain[4:].decode("utf-8")
+            principal = str(ctx.initiator_name)
+        except (gssapi.exceptions.GSSError, ValueError) as e:
+            self.state.event(self.conn_id, "auth", result="fail",
+                             reason=str(e).splitlines()[0], **info)
+            return await self.push("535 5.7.8 GSSAPI authentication failed")
+        if authzid not in ("", principal):
+            self.state.event(self.conn_id, "auth", result="fail",
+                             reason="authzid", authzid=authzid, **info)
+            return await self.push("535 5.7.8 authorization refused")
+        self.session.authenticated = True
+        self.session.auth_data = principal
+        self.auth_mech = "GSSAPI"
+        self.state.event(self.conn_id, "auth", result="ok", reason=None,
+                         principal=principal, authzid=authzid, **info)
         return await self.push("235 2.7.0 Authentication successful")
 
     @staticmethod
