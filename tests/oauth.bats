@@ -345,7 +345,7 @@ known_token() {
 	t=$(sed -n 3p "$CACHE")
 	[ -n "$t" ]
 	[[ $stderr != *"$t"* && $output != *"$t"* ]]
-	! grep -qF "$t" "$BATS_TEST_TMPDIR/envoi.log"
+	! grep -qF -e "$t" "$BATS_TEST_TMPDIR/envoi.log"
 	[[ $stderr != *rt-good* ]]
 	[[ $stderr != *s3cret-client* ]]
 	# nor base64 of the initial response: the line is hidden whole
