@@ -140,7 +140,10 @@ cmd_rcpt(struct bsmtp *b, const char *arg)
 	reply(b, "250 2.1.5 recipient ok");
 }
 
-/* After a failed message, skip what is left of its DATA. */
+/*
+ * After a failed message, skip what is left of its DATA: up to a "."
+ * line that a CRLF ends and follows, as the message reader ends it.
+ */
 static void
 drain(struct bsmtp *b)
 {
@@ -149,11 +152,9 @@ drain(struct bsmtp *b)
 	int eol, bol = 1;
 
 	while (lineread_next(b->lr, &p, &len, &eol) == 1) {
-		while (len > 0 && p[len - 1] == '\r' && eol)
-			len--;
-		if (bol && eol && len == 1 && p[0] == '.')
+		if (bol && eol && len == 2 && p[0] == '.' && p[1] == '\r')
 			return;
-		bol = eol;
+		bol = eol && len > 0 && p[len - 1] == '\r';
 	}
 }
 

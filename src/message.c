@@ -58,6 +58,7 @@ message_init(struct message *m)
 {
 	memset(m, 0, sizeof(*m));
 	strlist_init(&m->rcpts);
+	m->crlf_bol = 1;
 }
 
 void
@@ -165,6 +166,7 @@ keep_pending(struct message *m, const char *p, size_t len, int eol)
 {
 	m->headerless = 1;
 	m->body_follows = 1;
+	m->pendcrlf = eol && len > 0 && p[len - 1] == '\r';
 	/* A copy has no LF after it: keep emit_piece off its CRLF path. */
 	while (eol && len > 0 && p[len - 1] == '\r')
 		len--;
@@ -180,6 +182,14 @@ lone_dot(const struct message_opts *o, const char *p, size_t len)
 	return len == 1 && p[0] == '.' && (o->smtp_data || !o->ignore_dots);
 }
 
+/* 1 when p[0..len) ends in exactly one CR, the only one in it. */
+static int
+ends_crlf(const char *p, size_t len)
+{
+	return len > 0 && p[len - 1] == '\r' &&
+	    memchr(p, '\r', len - 1) == NULL;
+}
+
 /*
  * One line of the header section.  Returns 1 when the header block is
  * complete, 0 to go on, -1 on error.
@@ -191,16 +201,22 @@ header_line(struct message *m, const struct message_opts *o,
 	size_t namelen, stripped = len, rawlen;
 	const char *raw;
 	char ex[48];
+	int crlf_bol;
 
 	while (stripped > 0 && p[stripped - 1] == '\r')
 		stripped--;
+	crlf_bol = m->crlf_bol;
+	m->crlf_bol = eol && len > 0 && p[len - 1] == '\r';
 	if (lone_dot(o, p, stripped)) {
-		m->ended = 1;
-		return 1;
+		/* In SMTP DATA only CRLF . CRLF; else it is a line "." */
+		if (!o->smtp_data || (crlf_bol && eol && ends_crlf(p, len))) {
+			m->ended = 1;
+			return 1;
+		}
 	}
 	raw = p;
 	rawlen = len;
-	if (o->smtp_data && stripped > 0 && p[0] == '.') {
+	if (o->smtp_data && stripped > 1 && p[0] == '.') {
 		p++;
 		len--;
 		stripped--;
@@ -214,8 +230,10 @@ header_line(struct message *m, const struct message_opts *o,
 	    (!eol && rawlen == LINEREAD_SIZE))) {
 		/*
 		 * No header block at all: it is all body.  The body writer
-		 * undoes the SMTP stuffing itself: give it the line as read.
+		 * undoes the SMTP stuffing itself: give it the line as read,
+		 * and the line ending before it.
 		 */
+		m->crlf_bol = crlf_bol;
 		keep_pending(m, raw, rawlen, eol);
 		return 1;
 	}
@@ -323,11 +341,13 @@ emit(struct writer *w, const char *p, size_t len, int eol)
 	const struct message_opts *o = w->opts;
 
 	if (w->bol && len > 0 && p[0] == '.') {
-		if (lone_dot(o, p, len) && (eol || !o->smtp_data)) {
+		/* In SMTP DATA only CRLF . CRLF ends it (crlf_bol). */
+		if (lone_dot(o, p, len) && (!o->smtp_data ||
+		    (eol == 2 && w->msg->crlf_bol))) {
 			w->msg->ended = 1;
 			return;
 		}
-		if (o->smtp_data) {
+		if (o->smtp_data && len > 1) {
 			p++;	/* the client's stuffing; ours follows */
 			len--;
 		}
@@ -351,6 +371,7 @@ emit(struct writer *w, const char *p, size_t len, int eol)
 			w->msg->longest = w->linelen;
 		w->linelen = 0;
 		w->bol = 1;
+		w->msg->crlf_bol = eol == 2;
 	} else if (len > 0)
 		w->bol = 0;
 }
@@ -363,11 +384,10 @@ static void
 emit_piece(struct writer *w, const char *p, size_t len, int eol)
 {
 	const char *cr;
+	int crlf = eol && len > 0 && p[len - 1] == '\r';
 
 	/* The common case, a line ending in exactly CRLF: one write. */
-	if (eol && len > 0 && p[len - 1] == '\r' &&
-	    (len == 1 || p[len - 2] != '\r') &&
-	    memchr(p, '\r', len - 1) == NULL) {
+	if (crlf && memchr(p, '\r', len - 1) == NULL) {
 		emit(w, p, len - 1, 2);
 		return;
 	}
@@ -381,6 +401,9 @@ emit_piece(struct writer *w, const char *p, size_t len, int eol)
 	}
 	if (!w->msg->ended)
 		emit(w, p, len, eol);
+	/* What ends DATA next is a CRLF, whatever CRs came before it. */
+	if (eol && !w->msg->ended)
+		w->msg->crlf_bol = crlf;
 }
 
 /*
@@ -399,7 +422,7 @@ write_lines(struct writer *w, struct lineread *lr)
 	const char *buf, *p, *lim, *lf, *cr;
 	char *ob = w->ob;
 	size_t avail, n, olen, longest;
-	int check8;
+	int check8, crlf;
 
 	lineread_peek(lr, &buf, &avail);
 	if (avail == 0 || (lim = memrchr(buf, '\n', avail)) == NULL)
@@ -413,14 +436,17 @@ write_lines(struct writer *w, struct lineread *lr)
 	for (p = buf; p < lim && !m->ended; p = lf + 1) {
 		lf = memchr(p, '\n', (size_t)(lim - p));
 		n = (size_t)(lf - p);
+		crlf = 0;
 		if (cr != NULL && cr < lf) {
 			if (cr != lf - 1)
 				goto slow;
 			n--;	/* the CR of a CRLF */
+			crlf = 1;
 			cr = memchr(lf + 1, '\r', (size_t)(lim - lf - 1));
 		}
 		if (!w->bol || (n > 0 && p[0] == '.'))
 			goto slow;
+		m->crlf_bol = crlf;
 		if (check8 && has_8bit(p, n)) {
 			m->eightbit = 1;
 			check8 = 0;
@@ -713,8 +739,11 @@ message_write(struct lineread *lr, FILE *out, const struct message_opts *o,
 	if (write_headers(&w, e) == -1)
 		return -1;
 	w.ob = xmalloc(WRITER_BUFSIZE);
-	if (m->pending != NULL)
+	if (m->pending != NULL) {
 		emit_piece(&w, m->pending, m->pendlen, m->pendeol);
+		if (m->pendeol)
+			m->crlf_bol = m->pendcrlf;	/* as it was read */
+	}
 	if (m->body_follows)
 		rc = write_body(&w, lr);
 	if (!w.bol)

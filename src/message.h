@@ -77,9 +77,16 @@ struct message {
 	size_t			 fcap;
 	int			 body_follows;	/* an empty line was read */
 	int			 ended;		/* a lone dot ended the input */
+	/*
+	 * The line now starting follows a CRLF (or starts the input): in
+	 * SMTP DATA only "CRLF . CRLF" ends the message, so that a "\n.\n"
+	 * or "\r.\r" in it cannot end it early (SMTP smuggling).
+	 */
+	int			 crlf_bol;
 	char			*pending;	/* first body line (headerless) */
 	size_t			 pendlen;
 	int			 pendeol;
+	int			 pendcrlf;	/* it ended in CRLF */
 };
 
 void	message_init(struct message *);

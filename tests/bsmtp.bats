@@ -362,3 +362,49 @@ EOF2
 	assert_status 0
 	[ "$(msg_count srv)" -eq 0 ]
 }
+
+@test "-bs: SMTP smuggling: only CRLF . CRLF ends DATA; \\n.\\n, \\r\\n.\\n, \\n.\\r\\n, \\r.\\r stay in the message" {
+	run --separate-stderr bsmtp <<'EOF2'
+import os, bsmtp_client as bc
+ENDS = [b"\n.\n", b"\r\n.\n", b"\n.\r\n", b"\r.\r", b"\r\n.\r", b"\r.\r\n"]
+def main():
+    c = bc.Client([os.environ["ENVOI"], "-C", os.environ["CFG"], "-bs"])
+    c.greet()
+    for i, end in enumerate(ENDS):
+        c.cmd("MAIL FROM:<alice@example.org>", 250)
+        c.cmd("RCPT TO:<bob@example.org>", 250)
+        c.cmd("DATA", 354)
+        c.send(b"From: alice@example.org\r\nSubject: smuggle %d\r\n\r\nbody"
+               % i + end + b"MAIL FROM:<evil@example.org>\r\n"
+               b"RCPT TO:<victim@example.org>\r\nDATA\r\n"
+               b"Subject: smuggled\r\n\r\nevil\r\n.\r\n")
+        c.expect(250)
+    # a line that ends in CR CR LF is followed by CRLF . CRLF: the end
+    c.cmd("MAIL FROM:<alice@example.org>", 250)
+    c.cmd("RCPT TO:<bob@example.org>", 250)
+    c.cmd("DATA", 354)
+    c.send(b"From: alice@example.org\r\nSubject: crcrlf\r\n\r\nx\r\r\n.\r\n")
+    c.expect(250)
+    # a message refused for its header (a 5xx) is skipped to the same end
+    c.cmd("MAIL FROM:<alice@example.org>", 250)
+    c.cmd("RCPT TO:<bob@example.org>", 250)
+    c.cmd("DATA", 354)
+    c.send(b"From: alice@example.org\r\nnot a header\r\n\r\nx\n.\n"
+           b"MAIL FROM:<evil@example.org>\r\n.\r\n")
+    c.expect("5")
+    c.quit()
+bc.run(main)
+EOF2
+	assert_status 0
+	[ "$(msg_count srv)" -eq 7 ]
+	local i
+	for i in 1 2 3 4 5 6; do
+		[ "$(json_of "$i" rcpt_tos)" = bob@example.org ]
+		grep -q '^MAIL FROM:<evil@example.org>' "$(eml "$i")"
+		# the stray dot is a line of its own (sent stuffed, so it
+		# could not end DATA at the smarthost either)
+		tr -d '\r' <"$(eml "$i")" | grep -qx '\.'
+	done
+	# and no seventh message: the smuggled one does not exist
+	[ "$(grep -c 'victim@example.org' "$SRVDIR"/mail/*.json | grep -vc ':0$')" -eq 0 ]
+}

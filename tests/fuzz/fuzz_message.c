@@ -190,22 +190,30 @@ release(struct result *r)
 	message_release(&r->m);
 }
 
-/* Dot-stuff every line and add the terminating "." line. */
+/*
+ * Dot-stuff every line and add the terminating "." line, after a CRLF:
+ * in SMTP DATA only CRLF . CRLF ends it, so the last line's LF (or the
+ * one added) gets its CR, which changes nothing in the spool form.
+ */
 static char *
 stuff(const char *p, size_t len, size_t *outlen)
 {
-	char *s = xmalloc(2 * len + 4), *o = s;
+	char *s = xmalloc(2 * len + 5), *o = s;
 	size_t i;
 	int bol = 1;
 
 	for (i = 0; i < len; i++) {
 		if (bol && p[i] == '.')
 			*o++ = '.';
+		if (i == len - 1 && p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+			*o++ = '\r';
 		*o++ = p[i];
 		bol = p[i] == '\n';
 	}
-	if (!bol)
+	if (!bol) {
+		*o++ = '\r';
 		*o++ = '\n';
+	}
 	memcpy(o, ".\r\n", 3);
 	o += 3;
 	*outlen = (size_t)(o - s);
