@@ -89,7 +89,7 @@ sanitise(char *dst, size_t size, const char *src)
 }
 
 int
-oauth2_cached(const char *cache_file, char **token)
+oauth2_cached(int dfd, const char *name, char **token)
 {
 	char *data, *p, *end, *nl;
 	long long expiry;
@@ -97,7 +97,7 @@ oauth2_cached(const char *cache_file, char **token)
 	int ok = 0;
 
 	*token = NULL;
-	if (private_read(cache_file, OAUTH2_CACHE_MAX, &data, &len) == -1)
+	if (private_readat(dfd, name, OAUTH2_CACHE_MAX, &data, &len) == -1)
 		return 0;
 	if (strncmp(data, OAUTH2_MAGIC, strlen(OAUTH2_MAGIC)) != 0)
 		goto out;
@@ -121,13 +121,13 @@ out:
 }
 
 void
-oauth2_forget(const char *cache_file)
+oauth2_forget(int dfd, const char *name)
 {
-	(void)unlink(cache_file);
+	(void)unlinkat(dfd, name, 0);
 }
 
 static void
-cache_store(const char *cache_file, const char *token, long life)
+cache_store(int dfd, const char *name, const char *token, long life)
 {
 	char *data;
 	size_t size = strlen(token) + 64;
@@ -138,9 +138,9 @@ cache_store(const char *cache_file, const char *token, long life)
 	n = snprintf(data, size, "%s%lld\n%s\n", OAUTH2_MAGIC,
 	    (long long)time(NULL) + life, token);
 	if (n > 0 && (size_t)n < size &&
-	    private_write(cache_file, data, (size_t)n) == -1)
+	    private_writeat(dfd, name, data, (size_t)n) == -1)
 		fprintf(stderr, "envoi: warning: cannot cache the OAuth2 "
-		    "token in %s: %s\n", cache_file, strerror(errno));
+		    "token in oauth2/%s: %s\n", name, strerror(errno));
 	wipe(data, size);
 	free(data);
 }
@@ -302,7 +302,7 @@ granted(const struct oauth2_params *p, const struct reply *r, char **token,
 		life = OAUTH2_DEFAULT_LIFE;
 	if (json_string(r->buf, r->len, "refresh_token", &rt) == 1 && *rt)
 		refresh_token_store(p, rt);
-	cache_store(p->cache_file, at, life);
+	cache_store(p->cache_dfd, p->cache_name, at, life);
 	*token = at;
 	at = NULL;
 	rc = 0;

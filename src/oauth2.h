@@ -11,7 +11,9 @@
 #include "err.h"
 
 struct oauth2_params {
-	const char	*cache_file;	/* <queue dir>/oauth2/<account>.token */
+	/* The cache: <account>.token in the queue's checked oauth2/. */
+	int		 cache_dfd;
+	const char	*cache_name;
 	const char	*token_url;	/* https:// */
 	const char	*client_id;
 	const char	*client_secret;	/* NULL: a public client */
@@ -29,7 +31,7 @@ struct oauth2_params {
  * 0 when there is none to use.
  */
 #define OAUTH2_MARGIN	60
-int	oauth2_cached(const char *cache_file, char **token);
+int	oauth2_cached(int dfd, const char *name, char **token);
 
 /*
  * Ask the endpoint for a new access token and cache it.  Errors:
@@ -42,6 +44,6 @@ int	oauth2_refresh(const struct oauth2_params *, char **token,
 	    struct err *);
 
 /* Forget the cached token (it was refused). */
-void	oauth2_forget(const char *cache_file);
+void	oauth2_forget(int dfd, const char *name);
 
 #endif

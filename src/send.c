@@ -539,69 +539,56 @@ log_outcome(struct job *j, const char *tls, const struct smtp_result *res,
 }
 
 /*
- * The account's TLS session cache is NAME.session in the queue's tls/
- * directory (NAME@HOST.session for its fallback hosts), which
- * queue_subdir checks like the queue itself.  Returns that directory's
- * descriptor with the file name in name, or -1 (with a warning when warn
- * is set and the directory is refused).
+ * A private file kept for the account in a subdirectory of its queue
+ * that queue_subdir creates and checks like the queue itself (ours, not
+ * a link, not writable by others): <sub>/<account>.<ext>, or
+ * <sub>/<account>@<host>.<ext> for a fallback host.  Returns that
+ * directory's descriptor, for openat and the private_*at functions,
+ * with the file's name in name; or -1.
  */
 static int
-session_cache_dir(const struct account *a, size_t host, char *name,
-    size_t size, int warn)
+account_file(const struct account *a, const char *sub, const char *host,
+    const char *ext, char *name, size_t size, struct err *e)
 {
 	struct queue q;
-	struct err e;
 	char *dir;
 	int n, fd = -1;
 
-	if (host == 0)
-		n = snprintf(name, size, "%s.session", a->name);
+	if (host == NULL)
+		n = snprintf(name, size, "%s.%s", a->name, ext);
 	else
-		n = snprintf(name, size, "%s@%s.session", a->name,
-		    a->hosts[host].name);
-	if (n < 0 || (size_t)n >= size || strchr(name, '/') != NULL)
-		return -1;
-	err_init(&e);
-	dir = send_queue_dir(a);
-	if (queue_open(&q, dir, &e) == 0) {
-		fd = queue_subdir(&q, "tls", &e);
-		queue_close(&q);
-	}
-	free(dir);
-	if (fd == -1 && warn)
-		log_warn("TLS session cache not saved: %s", e.msg);
-	return fd;
-}
-
-/*
- * <queue dir>/<sub>/<account>.<ext>: a private file kept for the
- * account, in a subdirectory that queue_subdir creates and checks like
- * the queue itself (ours, not a link, not writable by others).
- */
-static int
-account_file_path(const struct account *a, const char *sub, const char *ext,
-    char *path, size_t size, struct err *e)
-{
-	struct queue q;
-	char *dir = send_queue_dir(a);
-	int n, fd = -1;
-
-	n = snprintf(path, size, "%s/%s/%s.%s", dir, sub, a->name, ext);
-	if (n < 0 || (size_t)n >= size || strchr(a->name, '/') != NULL ||
-	    a->name[0] == '.') {
-		free(dir);
+		n = snprintf(name, size, "%s@%s.%s", a->name, host, ext);
+	if (n < 0 || (size_t)n >= size || strchr(name, '/') != NULL ||
+	    name[0] == '.')
 		return err_set(e, ERR_CONFIG, "account '%s': its name cannot "
 		    "name a file in the queue's %s/", a->name, sub);
-	}
+	dir = send_queue_dir(a);
 	if (queue_open(&q, dir, e) == 0) {
 		fd = queue_subdir(&q, sub, e);
 		queue_close(&q);
 	}
 	free(dir);
-	if (fd == -1)
-		return -1;
-	close(fd);
-	return 0;
+	return fd;
+}
+
+/*
+ * The account's TLS session cache: NAME.session in the queue's tls/
+ * directory, NAME@HOST.session for its fallback hosts.  A warning when
+ * warn is set and the directory is refused.
+ */
+static int
+session_cache_dir(const struct account *a, size_t host, char *name,
+    size_t size, int warn)
+{
+	struct err e;
+	int fd;
+
+	err_init(&e);
+	fd = account_file(a, "tls", host == 0 ? NULL : a->hosts[host].name,
+	    "session", name, size, &e);
+	if (fd == -1 && warn)
+		log_warn("TLS session cache not saved: %s", e.msg);
+	return fd;
 }
 
 /*
@@ -648,28 +635,30 @@ oauth2_token(struct send_ctx *ctx, const struct account *a, int force,
 {
 	const struct account_oauth2 *o = &a->oauth2;
 	struct oauth2_params op;
-	char path[PATH_MAX], *rt = NULL, *cs = NULL;
-	int rc = -1;
+	char name[PATH_MAX], *rt = NULL, *cs = NULL;
+	int dfd, rc = -1;
 
 	wipe_free(ctx->oauth2_token);
 	ctx->oauth2_token = NULL;
 	*cached = 0;
-	if (account_file_path(a, "oauth2", "token", path, sizeof(path),
-	    e) == -1)
+	if ((dfd = account_file(a, "oauth2", NULL, "token", name,
+	    sizeof(name), e)) == -1)
 		return -1;
-	if (!force && oauth2_cached(path, &ctx->oauth2_token)) {
+	if (!force && oauth2_cached(dfd, name, &ctx->oauth2_token)) {
 		log_info("OAuth2: access token from the cache");
 		*cached = 1;
+		close(dfd);
 		return 0;
 	}
-	oauth2_forget(path);
+	oauth2_forget(dfd, name);
 	if (oauth2_secret("refresh_tokeneval", o->refresh_token,
 	    o->refresh_tokeneval, o->refresh_token_file, &rt, e) == -1 ||
 	    oauth2_secret("client_secreteval", o->client_secret,
 	    o->client_secreteval, NULL, &cs, e) == -1)
 		goto out;
 	memset(&op, 0, sizeof(op));
-	op.cache_file = path;
+	op.cache_dfd = dfd;
+	op.cache_name = name;
 	op.token_url = o->token_url;
 	op.client_id = o->client_id;
 	op.client_secret = cs;
@@ -681,6 +670,7 @@ oauth2_token(struct send_ctx *ctx, const struct account *a, int force,
 	log_info("OAuth2: asking %s for a new access token", o->token_url);
 	rc = oauth2_refresh(&op, &ctx->oauth2_token, e);
 out:
+	close(dfd);
 	wipe_free(rt);
 	wipe_free(cs);
 	return rc;
@@ -690,9 +680,9 @@ static void
 session_cache_load(struct send_ctx *ctx, const struct account *a,
     size_t host)
 {
-	char name[PATH_MAX];
-	struct stat st;
-	int dfd, fd;
+	char name[PATH_MAX], *data;
+	size_t len;
+	int dfd;
 
 	free(ctx->tls_cache);
 	ctx->tls_cache = NULL;
@@ -700,20 +690,12 @@ session_cache_load(struct send_ctx *ctx, const struct account *a,
 	if (!a->tls_session_cache || a->tls == CONFIG_TLS_OFF ||
 	    (dfd = session_cache_dir(a, host, name, sizeof(name), 0)) == -1)
 		return;
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	close(dfd);
-	if (fd == -1)
-		return;
 	/* Only our own, private file: it holds session secrets. */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_uid == geteuid() && (st.st_mode & 077) == 0 &&
-	    st.st_size > 0 && st.st_size < 65536) {
-		ctx->tls_cache = xmalloc((size_t)st.st_size);
-		if (read(fd, ctx->tls_cache, (size_t)st.st_size) ==
-		    (ssize_t)st.st_size)
-			ctx->tls_cache_len = (size_t)st.st_size;
+	if (private_readat(dfd, name, 65536, &data, &len) == 0) {
+		ctx->tls_cache = data;
+		ctx->tls_cache_len = len;
 	}
-	close(fd);
+	close(dfd);
 }
 
 static void
@@ -731,12 +713,12 @@ session_cache_forget(const struct account *a, size_t host)
 static void
 session_cache_save(struct send_ctx *ctx)
 {
-	char name[PATH_MAX], tmp[PATH_MAX + 16];
+	char name[PATH_MAX];
 	struct account a;
 	struct err e;
 	void *data;
 	size_t len;
-	int dfd, fd;
+	int dfd;
 
 	err_init(&e);
 	if (ctx->session == NULL || !ctx->config_loaded || ctx->diag ||
@@ -747,18 +729,9 @@ session_cache_save(struct send_ctx *ctx)
 		return;
 	if ((dfd = session_cache_dir(&a, ctx->session_host_index, name,
 	    sizeof(name), 1)) != -1) {
-		snprintf(tmp, sizeof(tmp), "%s.%ld", name, (long)getpid());
-		/* A fresh private file, renamed over whatever is there. */
-		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd != -1) {
-			if (write(fd, data, len) == (ssize_t)len &&
-			    close(fd) == 0)
-				(void)renameat(dfd, tmp, dfd, name);
-			else
-				close(fd);
-			(void)unlinkat(dfd, tmp, 0);
-		}
+		if (private_writeat(dfd, name, data, len) == -1)
+			log_warn("TLS session cache not saved: %s",
+			    strerror(errno));
 		close(dfd);
 	}
 	wipe(data, len);

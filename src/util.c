@@ -92,7 +92,8 @@ wipe_free(char *s)
 }
 
 int
-private_read(const char *path, size_t max, char **data, size_t *len)
+private_readat(int dfd, const char *name, size_t max, char **data,
+    size_t *len)
 {
 	struct stat st;
 	ssize_t n;
@@ -100,7 +101,8 @@ private_read(const char *path, size_t max, char **data, size_t *len)
 
 	*data = NULL;
 	*len = 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
 		return -1;
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    st.st_uid != geteuid() || (st.st_mode & 077) != 0 ||
@@ -126,20 +128,20 @@ private_read(const char *path, size_t max, char **data, size_t *len)
 }
 
 int
-private_write(const char *path, const void *data, size_t len)
+private_writeat(int dfd, const char *name, const void *data, size_t len)
 {
 	char tmp[4096];
 	int fd, rc = -1, saved, ok;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
+	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", name, (long)getpid()) >=
 	    (int)sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	/* A leftover of a crashed run with our PID: ours to replace. */
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
+	(void)unlinkat(dfd, tmp, 0);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
 	ok = write(fd, data, len) == (ssize_t)len;
@@ -148,15 +150,27 @@ private_write(const char *path, const void *data, size_t len)
 		ok = 0;
 		saved = errno;
 	}
-	if (ok && (rc = rename(tmp, path)) == -1)
+	if (ok && (rc = renameat(dfd, tmp, dfd, name)) == -1)
 		saved = errno;
 	if (!ok && saved == 0)
 		saved = EIO;
 	if (rc == -1) {
-		unlink(tmp);
+		(void)unlinkat(dfd, tmp, 0);
 		errno = saved;
 	}
 	return rc;
+}
+
+int
+private_read(const char *path, size_t max, char **data, size_t *len)
+{
+	return private_readat(AT_FDCWD, path, max, data, len);
+}
+
+int
+private_write(const char *path, const void *data, size_t len)
+{
+	return private_writeat(AT_FDCWD, path, data, len);
 }
 
 int

@@ -26,8 +26,15 @@ void	 wipe_free(char *);
  * is allocated and NUL-terminated.  private_write: the data goes to a
  * new temporary file (O_EXCL, mode 0600, never through a symlink) that
  * is then renamed over path, so readers see the old or the new file.
- * Both return -1 with errno set.
+ * Both return -1 with errno set.  The *at forms take name relative to
+ * the directory descriptor dfd (AT_FDCWD for a plain path), so that a
+ * directory checked once cannot be swapped for a link between the check
+ * and the use.
  */
+int	 private_readat(int dfd, const char *name, size_t max, char **data,
+	    size_t *len);
+int	 private_writeat(int dfd, const char *name, const void *data,
+	    size_t len);
 int	 private_read(const char *path, size_t max, char **data,
 	    size_t *len);
 int	 private_write(const char *path, const void *data, size_t len);
