@@ -163,7 +163,7 @@ answer_error(struct bsmtp *b, const struct err *e)
 {
 	char clean[512];
 
-	log_sanitize(clean, sizeof(clean), e->msg, strlen(e->msg));
+	log_sanitize_ascii(clean, sizeof(clean), e->msg, strlen(e->msg));
 	switch (err_class(e->kind)) {
 	case ERR_CLASS_TEMP:
 	case ERR_CLASS_HOLD:
@@ -202,7 +202,7 @@ cmd_data(struct bsmtp *b)
 	status[0] = '\0';
 	if (send_message(&b->ctx, b->lr, &args, status, sizeof(status),
 	    &e) == 0) {
-		log_sanitize(clean, sizeof(clean), status, strlen(status));
+		log_sanitize_ascii(clean, sizeof(clean), status, strlen(status));
 		if (b->ctx.last_queued)
 			reply(b, "250 2.0.0 queued as %s", b->ctx.last_id);
 		else
@@ -212,7 +212,7 @@ cmd_data(struct bsmtp *b)
 			drain(b);
 		if (b->ctx.last_queued == 2) {
 			/* Held in the queue: safe, but someone must act. */
-			log_sanitize(clean, sizeof(clean), e.msg,
+			log_sanitize_ascii(clean, sizeof(clean), e.msg,
 			    strlen(e.msg));
 			reply(b, "250 2.0.0 queued as %s, held: %s",
 			    b->ctx.last_id, clean);
@@ -317,7 +317,7 @@ bsmtp_run(const struct opts *o, int in, int out, struct err *e)
 		char clean[512];
 
 		/* Tell the client why, in its own language, then stop. */
-		log_sanitize(clean, sizeof(clean), e->msg, strlen(e->msg));
+		log_sanitize_ascii(clean, sizeof(clean), e->msg, strlen(e->msg));
 		reply(&b, "421 4.3.0 %s %s", b.host, clean);
 		send_release(&b.ctx);
 		return -1;

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "encode.h"
+#include "util.h"
 
 static const char hexdigits[] = "0123456789ABCDEF";
 
@@ -598,43 +599,6 @@ sink_done(struct sink *s)
 	if (s->size > 0)
 		s->buf[s->len < s->size ? s->len : s->size - 1] = '\0';
 	return (int)s->len;
-}
-
-/*
- * Length of the UTF-8 character at p, or 0 when it is not one: a bad
- * lead byte, a missing continuation byte, an overlong form, a surrogate
- * or a code point past U+10FFFF.
- */
-static size_t
-utf8_len(const unsigned char *p, size_t len)
-{
-	size_t i, n;
-	uint32_t cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		cp = p[0] & 0x07;
-	} else
-		return 0;
-	if (n > len)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
 }
 
 /*

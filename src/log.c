@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 static const char	*log_progname = "envoi";
 static int		 log_level;
@@ -43,13 +45,11 @@ log_verbose(void)
 static void
 log_vprint(const char *prefix, const char *fmt, va_list ap)
 {
-	char line[2048], *p;
+	char line[2048], clean[2048];
 
 	vsnprintf(line, sizeof(line), fmt, ap);
-	for (p = line; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	fprintf(stderr, "%s: %s%s\n", log_progname, prefix, line);
+	log_sanitize(clean, sizeof(clean), line, strlen(line));
+	fprintf(stderr, "%s: %s%s\n", log_progname, prefix, clean);
 }
 
 void
@@ -281,8 +281,51 @@ log_mail(const struct log_sink *sink, const struct log_record *r)
 	}
 }
 
+/* A UTF-8 character that shows as itself: no control, no bidi trick. */
+static int
+utf8_printable(const unsigned char *p, size_t n)
+{
+	uint32_t cp;
+
+	if (n == 1)
+		return p[0] >= 0x20 && p[0] < 0x7f;
+	if (n == 2)
+		cp = (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
+	else if (n == 3)
+		cp = (uint32_t)(p[0] & 0x0f) << 12 |
+		    (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
+	else
+		return 1;	/* past the BMP: no controls there */
+	return !(cp < 0xa0 || (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f ||
+	    cp == 0x061c);
+}
+
 char *
 log_sanitize(char *dst, size_t size, const char *src, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, o = 0, n;
+
+	if (size == 0)
+		return dst;
+	while (i < len && o < size - 1) {
+		n = utf8_len(s + i, len - i);
+		if (n == 0 || o + n > size - 1 || !utf8_printable(s + i, n)) {
+			dst[o++] = '?';
+			i++;
+			continue;
+		}
+		memcpy(dst + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+char *
+log_sanitize_ascii(char *dst, size_t size, const char *src, size_t len)
 {
 	size_t i, n;
 

@@ -50,9 +50,16 @@ void	log_mail(const struct log_sink *, const struct log_record *);
 
 /*
  * Copy src (len bytes) into dst (size bytes, always terminated) with
- * every control character and non-ASCII byte replaced by '?', so that
- * text from a peer cannot drive the terminal.  Returns dst.
+ * every byte that could drive a terminal or forge a line replaced by
+ * '?': C0 and C1 controls, DEL, bytes that are not well-formed UTF-8,
+ * and the Unicode line separators and bidirectional overrides.  Other
+ * UTF-8 characters stay as they are, so that an SMTPUTF8 address reads
+ * right.  A character cut by dst's size becomes '?' too.  Returns dst.
  */
 char	*log_sanitize(char *dst, size_t size, const char *src, size_t len);
+
+/* The same, with every byte outside printable ASCII a '?' (SMTP replies). */
+char	*log_sanitize_ascii(char *dst, size_t size, const char *src,
+	    size_t len);
 
 #endif

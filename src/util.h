@@ -46,6 +46,13 @@ int	 has_ctl(const char *s);
 int	 has_8bit(const void *p, size_t len);
 
 /*
+ * Length of the UTF-8 character at p (1 for ASCII), or 0 when it is not
+ * one: a bad lead byte, a missing continuation byte, an overlong form,
+ * a surrogate or a code point past U+10FFFF.
+ */
+size_t	 utf8_len(const unsigned char *p, size_t len);
+
+/*
  * A temporary file in $TMPDIR (else /tmp), already unlinked: only the
  * descriptor reaches it, and it goes away with it.  -1 with errno set.
  */

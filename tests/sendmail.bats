@@ -485,6 +485,18 @@ EOF
 	assert_same_file "$EXP" "$(last_eml srv)"
 }
 
+@test "-v: a UTF-8 address reads as itself in the transcript; controls, bidi overrides and C1 bytes from the server show as '?'" {
+	server_ctl srv smtputf8
+	# U+202E (right-to-left override) and U+009B (a C1 control, CSI)
+	server_ctl srv reply-RCPT "$(printf '550 5.1.1 evil\xe2\x80\xaeuser\xc2\x9bx \xc3\xa9t\xc3\xa9')"
+	send -v 'josé@exämple.org'
+	assert_status 67
+	grep -qF -- '--> RCPT TO:<josé@exämple.org>' <<<"$stderr"
+	grep -qF -- '<-- 550 5.1.1 evil???user??x été' <<<"$stderr"
+	grep -qF 'evil???user??x été' <(tail -n 1 <<<"$stderr")
+	not grep -qP '\xe2\x80\xae|\xc2\x9b' <<<"$stderr"
+}
+
 @test "ASCII addresses: no SMTPUTF8 even when the server offers it" {
 	server_ctl srv smtputf8
 	send bob@example.org
