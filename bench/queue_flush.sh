@@ -25,8 +25,12 @@
 # at once, each with its own SMTP session, and returns before they are
 # done (without -D it even daemonizes first): it is timed as "dma -D -q"
 # under bench/subreap.py, which waits for every forked worker, so the time
-# is that of the whole flush.  No root, no apt-get download, or no overlay
-# over /etc: dma is skipped with the reason.
+# is that of the whole flush.  dma's "cpu" figure is low: dma ignores
+# SIGCHLD, so the kernel reaps the workers that end while it runs and
+# their CPU time is counted nowhere.  dma removes a delivered entry's two
+# files without fsyncing the directory (envoi does: see fsync-floor).
+# No root, no apt-get download, or no overlay over /etc: dma is skipped
+# with the reason.
 #
 # Another contender, fsync-floor, is the cost of envoi's durability rule
 # alone: in a copy of envoi's queue, remove the two files of each entry and
@@ -121,7 +125,7 @@ if dma_get; then
 	[ "$n" -eq "$COUNT" ] || die "dma queued $n of $COUNT"
 	awk -v ns="$((t1 - t0))" -v n="$COUNT" \
 		'BEGIN { printf "queued %d in %.3f s (%.3f ms each, shell loop included)\n", n, ns / 1e9, ns / 1e6 / n }'
-	first=$(find "$DMA_SPOOL" -maxdepth 1 -name 'Q*' | head -n 1)
+	first=$(find "$DMA_SPOOL" -maxdepth 1 -name 'Q*' -print -quit)
 	say "dma queue entry: $(basename "$first") ($(grep -c . "$first") lines) + M${first##*/Q} ($(wc -c <"${first%/Q*}/M${first##*/Q}") bytes)"
 	mv "$DMA_SPOOL" "$TMP/dma-spool.orig"
 	DMA=(--- dma "setup=rm -rf '$DMA_SPOOL' && cp -a '$TMP/dma-spool.orig' '$DMA_SPOOL' && sync"
