@@ -11,7 +11,11 @@
 #               from a daemon); dma runs in a private mount namespace that
 #               gives it its own /etc/dma, and the case's timing.py runs
 #               in that namespace for all three (no unshare in the timing);
-#               dma is left out, with the reason, when it cannot be had
+#               dma is left out, with the reason, when it cannot be had;
+#               like msmtp, dma writes the message a line per write(2)
+#               without TCP_NODELAY, so its final ".\r\n" waits ~40 ms
+#               for the sink's delayed ACK (strace: 45 ms between "." and
+#               the 250 reply)
 #   starttls    STARTTLS + AUTH PLAIN, trust file holding the one test CA
 #   starttls-system  the same with the system trust store (the Debian
 #               bundle, ~140 CAs); the test CA is added to it for the
