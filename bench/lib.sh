@@ -17,6 +17,7 @@
 #   compare ...       run two commands alternately and print median, min-max
 #                     and ratios (bench/timing.py)
 #   icount LABEL CMD...  callgrind instruction total of one run of CMD
+#   dma_get, dma_conf PORT   a private dma (DragonFly Mail Agent), see there
 #
 # Every server listens on 127.0.0.1 only, every client run is bounded with
 # timeout(1), and every loop has a fixed count.
@@ -317,6 +318,80 @@ make_pki() {
 can_system_ca() {
 	[ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null &&
 		unshare -m --propagation private true 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------
+# dma, the DragonFly Mail Agent, as a third contender
+#
+# Debian's dma package provides mail-transport-agent and so conflicts with
+# postfix (smtp-sink): it is never installed.  dma_get downloads it with
+# apt-get download and unpacks it with dpkg-deb -x into $TMP/dma/pkg.
+# dma reads the compiled-in /etc/dma/dma.conf, so it runs in a private
+# mount namespace (unshare -m, root) where $TMP/dma/etc is laid over /etc
+# with a read-only overlay: /etc/dma/dma.conf is ours there, and the
+# machine's /etc is neither changed nor hidden.  Started by root, dma drops
+# to the user "mail" (compiled in); its spool is $TMP/dma/spool (SPOOLDIR),
+# owned by mail.  dma_get and dma_conf set DMA_BIN, DMA_DIR, DMA_SPOOL and
+# DMA_WRAP (the unshare prefix, "${DMA_WRAP[@]}" dma ...).
+
+# dma_get: set DMA_BIN, or set DMA_WHY to the reason and fail
+# shellcheck disable=SC2034 # DMA_WHY and DMA_VERSION are for the scripts
+dma_get() {
+	[ "$(id -u)" -eq 0 ] || { DMA_WHY="needs root (private mount namespace)"; return 1; }
+	local c
+	for c in apt-get dpkg-deb unshare mount; do
+		command -v "$c" >/dev/null || { DMA_WHY="needs $c"; return 1; }
+	done
+	getent passwd mail >/dev/null || { DMA_WHY="needs the user mail (dma drops root to it)"; return 1; }
+	DMA_DIR="$TMP/dma"
+	mkdir -p "$DMA_DIR/deb" "$DMA_DIR/etc/dma"
+	chmod 0777 "$DMA_DIR/deb" # apt-get download runs as _apt
+	if ! (cd "$DMA_DIR/deb" && timeout 120 apt-get -qq download dma) >"$DMA_DIR/apt.log" 2>&1 </dev/null; then
+		DMA_WHY="cannot download the dma package: $(tail -n 1 "$DMA_DIR/apt.log")"
+		return 1
+	fi
+	local deb
+	deb=$(find "$DMA_DIR/deb" -name 'dma_*.deb' | head -n 1)
+	DMA_VERSION=$(dpkg-deb -f "$deb" Version 2>/dev/null)
+	if ! dpkg-deb -x "$deb" "$DMA_DIR/pkg" || [ ! -x "$DMA_DIR/pkg/usr/sbin/dma" ]; then
+		DMA_WHY="cannot unpack $deb"
+		return 1
+	fi
+	DMA_BIN="$DMA_DIR/pkg/usr/sbin/dma"
+	if ldd "$DMA_BIN" 2>/dev/null | grep -q 'not found'; then
+		DMA_WHY="dma lacks libraries: $(ldd "$DMA_BIN" | awk '/not found/ { print $1 }' | tr '\n' ' ')"
+		return 1
+	fi
+	# shellcheck disable=SC2016 # $0 and $@ are for the inner sh
+	DMA_WRAP=(unshare -m --propagation private /bin/sh -c \
+		'mount -t overlay -o "lowerdir=$0:/etc" envoi-bench-dma /etc && exec "$@"' \
+		"$DMA_DIR/etc")
+	"${DMA_WRAP[@]}" test -d /etc/dma 2>/dev/null ||
+		{ DMA_WHY="cannot lay an overlay over /etc in a mount namespace"; return 1; }
+	# dma runs as mail: it must reach its spool and configuration
+	chmod 0711 "$TMP" "$DMA_DIR"
+}
+
+# dma_conf PORT [KEYWORD...]: $DMA_DIR/etc/dma/dma.conf for the smarthost
+# 127.0.0.1:PORT, plaintext, no aliases (NULLCLIENT), plus the given
+# keywords (DEFER: queue only); an empty spool
+dma_conf() {
+	local port=$1 k
+	shift
+	DMA_SPOOL="$DMA_DIR/spool"
+	{
+		echo "SMARTHOST 127.0.0.1"
+		echo "PORT $port"
+		echo "SPOOLDIR $DMA_SPOOL"
+		echo "MAILNAME bench.example.org"
+		echo "NULLCLIENT"
+		for k; do echo "$k"; done
+	} >"$DMA_DIR/etc/dma/dma.conf"
+	chmod 0755 "$DMA_DIR/etc" "$DMA_DIR/etc/dma"
+	chmod 0644 "$DMA_DIR/etc/dma/dma.conf"
+	rm -rf "$DMA_SPOOL"
+	mkdir -m 0770 "$DMA_SPOOL"
+	chown mail:mail "$DMA_SPOOL"
 }
 
 # ---------------------------------------------------------------------------

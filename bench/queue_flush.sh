@@ -17,7 +17,22 @@
 # test pings debian.org: not on this machine) and EMAIL_QUEUE_QUIET=t, and
 # logs to a file as it does by default.
 #
-# A third contender, fsync-floor, is the cost of envoi's durability rule
+# dma (the DragonFly Mail Agent, Debian's dma package, downloaded and
+# unpacked privately and run in a private mount namespace: see dma_get in
+# bench/lib.sh) fills its queue the real way too: COUNT runs of "dma -f
+# SENDER RCPT" with DEFER in its dma.conf (queue only, deliver on "dma
+# -q"), same message.  "dma -q" forks one process per queued message, all
+# at once, each with its own SMTP session, and returns before they are
+# done (without -D it even daemonizes first): it is timed as "dma -D -q"
+# under bench/subreap.py, which waits for every forked worker, so the time
+# is that of the whole flush.  dma's "cpu" figure is low: dma ignores
+# SIGCHLD, so the kernel reaps the workers that end while it runs and
+# their CPU time is counted nowhere.  dma removes a delivered entry's two
+# files without fsyncing the directory (envoi does: see fsync-floor).
+# No root, no apt-get download, or no overlay over /etc: dma is skipped
+# with the reason.
+#
+# Another contender, fsync-floor, is the cost of envoi's durability rule
 # alone: in a copy of envoi's queue, remove the two files of each entry and
 # fsync the directory after each, as envoi -q does after each delivery
 # (Python, self-timed: no SMTP at all).
@@ -25,7 +40,7 @@
 # Before every timed flush the queue directory is restored from a copy
 # and synced (not timed).  ROUNDS rounds (default 3), alternating; the
 # sinks count sessions and messages: envoi should use one session per
-# flush, msmtpq one per message.
+# flush, msmtpq and dma one per message.
 #
 # usage: bench/queue_flush.sh [--smoke] [COUNT]	(COUNT default 1000; --smoke: 20)
 # environment: ROUNDS, ENVOI
@@ -90,8 +105,40 @@ say "msmtpq queue entry: $base.mail + $base.msmtp ($(cat "${first%.mail}.msmtp")
 mv "$MQ" "$TMP/msmtp-queue.orig"
 : >"$MSMTPQ_LOG"
 
+# --- dma's queue: COUNT x dma with DEFER
+DMA=()
+if dma_get; then
+	D_PORT=$(free_port)
+	dma_conf "$D_PORT" DEFER
+	section "filling dma's queue: $COUNT x dma -f bench@example.org $RCPT (dma $DMA_VERSION, DEFER)"
+	t0=$(date +%s%N)
+	# one namespace for the loop; every run bounded
+	# shellcheck disable=SC2016 # for the inner sh
+	"${DMA_WRAP[@]}" /bin/sh -c '
+		i=0
+		while [ "$i" -lt "$1" ]; do
+			timeout -k 5 60 "$2" -f bench@example.org "$3" <"$4" || exit 1
+			i=$((i + 1))
+		done' sh "$COUNT" "$DMA_BIN" "$RCPT" "$MSG" || die "dma failed to queue"
+	t1=$(date +%s%N)
+	n=$(find "$DMA_SPOOL" -maxdepth 1 -name 'Q*' | wc -l)
+	[ "$n" -eq "$COUNT" ] || die "dma queued $n of $COUNT"
+	awk -v ns="$((t1 - t0))" -v n="$COUNT" \
+		'BEGIN { printf "queued %d in %.3f s (%.3f ms each, shell loop included)\n", n, ns / 1e9, ns / 1e6 / n }'
+	first=$(find "$DMA_SPOOL" -maxdepth 1 -name 'Q*' -print -quit)
+	say "dma queue entry: $(basename "$first") ($(grep -c . "$first") lines) + M${first##*/Q} ($(wc -c <"${first%/Q*}/M${first##*/Q}") bytes)"
+	mv "$DMA_SPOOL" "$TMP/dma-spool.orig"
+	DMA=(--- dma "setup=rm -rf '$DMA_SPOOL' && cp -a '$TMP/dma-spool.orig' '$DMA_SPOOL' && sync"
+		"check=! ls '$DMA_SPOOL'/Q* >/dev/null 2>&1" rss=0 report="$TMP/dma.time"
+		: "$PY" -B "$BENCH_DIR/subreap.py" --report "$TMP/dma.time" "$RUN_TIMEOUT"
+		"${DMA_WRAP[@]}" "$DMA_BIN" -D -q)
+else
+	section "dma skipped: $DMA_WHY"
+fi
+
 start_sink sink-envoi "$E_PORT"
 start_sink sink-msmtpq "$M_PORT"
+[ ${#DMA[@]} -eq 0 ] || start_sink sink-dma "$D_PORT"
 
 # The cost of envoi's durability rule alone: for every entry of a copy of
 # envoi's queue, remove its two files and fsync the directory, as envoi -q
@@ -120,6 +167,7 @@ compare --rounds "$ROUNDS" --warmup 0 --title "flush of $COUNT queued 2 KB messa
 	--- msmtpq "setup=rm -rf '$MQ' && cp -a '$TMP/msmtp-queue.orig' '$MQ' && sync" \
 	"check=! ls '$MQ'/*.mail >/dev/null 2>&1" rss=0 \
 	: "$MSMTPQ_DIR/msmtp-queue" -r \
+	${DMA[@]+"${DMA[@]}"} \
 	--- fsync-floor "setup=rm -rf '$FQ' && cp -a '$TMP/envoi-queue.orig' '$FQ' && sync" \
 	"check=! ls '$FQ'/*.env >/dev/null 2>&1" rss=0 report="$TMP/fsync.time" \
 	: "$PY" -B "$TMP/fsync_floor.py" "$FQ" "$TMP/fsync.time"
@@ -133,3 +181,8 @@ say "smtp-sink for envoi:  $em messages in $es sessions ($((ROUNDS + 1)) flushes
 say "smtp-sink for msmtpq: $mm messages in $ms sessions ($ROUNDS flushes + 1 probe session)"
 [ "$em" -eq $(((ROUNDS + 1) * COUNT)) ] && [ "$mm" -eq $((ROUNDS * COUNT)) ] ||
 	die "message count mismatch"
+if [ ${#DMA[@]} -ne 0 ]; then
+	read -r ds dm <<<"$(sink_counts sink-dma)"
+	say "smtp-sink for dma:    $dm messages in $ds sessions ($ROUNDS flushes + 1 probe session)"
+	[ "$dm" -eq $((ROUNDS * COUNT)) ] || die "dma: message count mismatch"
+fi
